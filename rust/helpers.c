@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * holefs: out-of-line copies of static inline kernel functions for the Rust
+ * glue layer (see helpers.h).  Keep this file free of logic.
+ */
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/kdev_t.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+
+#include "helpers.h"
+
+void holefs_inode_lock(struct inode *inode)
+{
+	inode_lock(inode);
+}
+
+void holefs_inode_unlock(struct inode *inode)
+{
+	inode_unlock(inode);
+}
+
+loff_t holefs_i_size_read(const struct inode *inode)
+{
+	return i_size_read(inode);
+}
+
+void holefs_i_size_write(struct inode *inode, loff_t size)
+{
+	i_size_write(inode, size);
+}
+
+void holefs_invalidate_lock(struct address_space *mapping)
+{
+	filemap_invalidate_lock(mapping);
+}
+
+void holefs_invalidate_unlock(struct address_space *mapping)
+{
+	filemap_invalidate_unlock(mapping);
+}
+
+void holefs_invalidate_lock_shared(struct address_space *mapping)
+{
+	filemap_invalidate_lock_shared(mapping);
+}
+
+int holefs_invalidate_trylock_shared(struct address_space *mapping)
+{
+	return down_read_trylock(&mapping->invalidate_lock);
+}
+
+void holefs_invalidate_unlock_shared(struct address_space *mapping)
+{
+	filemap_invalidate_unlock_shared(mapping);
+}
+
+struct folio *holefs_filemap_get_folio(struct address_space *mapping,
+				       pgoff_t index)
+{
+	return filemap_get_folio(mapping, index);
+}
+
+struct folio *holefs_filemap_grab_folio_write(struct address_space *mapping,
+					      pgoff_t index)
+{
+	return __filemap_get_folio(mapping, index, FGP_WRITEBEGIN,
+				   mapping_gfp_mask(mapping));
+}
+
+struct folio *holefs_read_mapping_folio(struct address_space *mapping,
+					pgoff_t index, struct file *file)
+{
+	return read_mapping_folio(mapping, index, file);
+}
+
+struct folio *holefs_readahead_folio(struct readahead_control *rac)
+{
+	return readahead_folio(rac);
+}
+
+struct folio *holefs_page_folio(struct page *page)
+{
+	return page_folio(page);
+}
+
+struct page *holefs_folio_file_page(struct folio *folio, pgoff_t index)
+{
+	return folio_file_page(folio, index);
+}
+
+void holefs_folio_lock(struct folio *folio)
+{
+	folio_lock(folio);
+}
+
+void holefs_folio_put(struct folio *folio)
+{
+	folio_put(folio);
+}
+
+bool holefs_folio_test_uptodate(struct folio *folio)
+{
+	return folio_test_uptodate(folio);
+}
+
+void holefs_folio_mark_uptodate(struct folio *folio)
+{
+	folio_mark_uptodate(folio);
+}
+
+void holefs_folio_start_writeback(struct folio *folio)
+{
+	folio_start_writeback(folio);
+}
+
+pgoff_t holefs_folio_index(struct folio *folio)
+{
+	return folio_index(folio);
+}
+
+size_t holefs_folio_size(struct folio *folio)
+{
+	return folio_size(folio);
+}
+
+struct address_space *holefs_folio_mapping(struct folio *folio)
+{
+	return READ_ONCE(folio->mapping);
+}
+
+void *holefs_kmap_local_folio(struct folio *folio, size_t offset)
+{
+	return kmap_local_folio(folio, offset);
+}
+
+void holefs_kunmap_local(const void *addr)
+{
+	kunmap_local(addr);
+}
+
+bool holefs_is_err(const void *ptr)
+{
+	return IS_ERR(ptr);
+}
+
+long holefs_ptr_err(const void *ptr)
+{
+	return PTR_ERR(ptr);
+}
+
+void holefs_mapping_set_error(struct address_space *mapping, int error)
+{
+	mapping_set_error(mapping, error);
+}
+
+void holefs_inode_nohighmem(struct inode *inode)
+{
+	inode_nohighmem(inode);
+}
+
+void holefs_sb_start_pagefault(struct super_block *sb)
+{
+	sb_start_pagefault(sb);
+}
+
+void holefs_sb_end_pagefault(struct super_block *sb)
+{
+	sb_end_pagefault(sb);
+}
+
+void holefs_dget(struct dentry *dentry)
+{
+	dget(dentry);
+}
+
+unsigned int holefs_major(dev_t dev)
+{
+	return MAJOR(dev);
+}
+
+unsigned int holefs_minor(dev_t dev)
+{
+	return MINOR(dev);
+}
+
+void holefs_fsleep(unsigned long usecs)
+{
+	fsleep(usecs);
+}
