@@ -72,6 +72,8 @@ pub struct Outcome {
     pub first: Option<Detection>,
     pub elapsed_ms: u64,
     pub sigbus: u64,
+    /// Accesses (faults, preads, writes) begun while the punch ran.
+    pub op_reads: u64,
 }
 
 #[derive(Default)]
@@ -92,6 +94,8 @@ struct Race<'a> {
     wpp: usize,
     barrier: Barrier,
     round: AtomicU64,
+    /// Round whose punch (truncate) has begun.
+    op_gen: AtomicU64,
     done_gen: AtomicU64,
     down_gen: AtomicU64,
     stop_round: AtomicU64,
@@ -105,6 +109,7 @@ struct Race<'a> {
     started: Vec<AtomicU32>,
     done: Vec<AtomicU32>,
     shared: Mutex<Option<Arc<Mapping>>>,
+    op_reads: AtomicU64,
     det: Mutex<Detections>,
     error: Mutex<Option<String>>,
     t0: Instant,
@@ -175,6 +180,15 @@ impl Race<'_> {
         match self.sc {
             Scenario::Truncate => self.cut.load(Ordering::Relaxed) / 8,
             _ => 0,
+        }
+    }
+
+    /// Count an access that begins while the punch (truncate) is in flight.
+    fn count_op_read(&self, w: &mut Worker, round: u64) {
+        if self.op_gen.load(Ordering::Acquire) == round
+            && self.done_gen.load(Ordering::Acquire) != round
+        {
+            w.op_reads += 1;
         }
     }
 
@@ -337,6 +351,7 @@ impl Race<'_> {
                 return false;
             }
             let word = p * self.wpp;
+            self.count_op_read(w, round);
             let gen = self.live_gen().load(Ordering::Acquire);
             let v = words[word].load(Ordering::Relaxed);
             self.live_check(w, round, gen, view, word, v);
@@ -356,6 +371,7 @@ impl Race<'_> {
             }
             let word = c * cw;
             let n = cw.min(self.nwords - word);
+            self.count_op_read(w, round);
             let gen = self.live_gen().load(Ordering::Acquire);
             let got = match self.file.read_at(&mut w.buf[..n * 8], word as u64 * 8) {
                 Ok(got) => got,
@@ -381,6 +397,7 @@ impl Race<'_> {
         let (w0, n) = (p0 * self.wpp, np * self.wpp);
         let writer = stamp::WRITER0 + w.id as u32;
         self.started[w.id].store(seq, Ordering::Relaxed);
+        self.count_op_read(w, self.round.load(Ordering::Relaxed));
         if seq & 1 == 1 {
             for i in 0..n {
                 let v = stamp::encode(writer, seq, (w0 + i) as u64);
@@ -499,6 +516,7 @@ impl Race<'_> {
             self.worker_verify(&mut w, round);
             self.barrier.wait(); // VERIFY done
         }
+        self.op_reads.fetch_add(w.op_reads, Ordering::Relaxed);
     }
 
     fn fill(&self, round: u64, buf: &mut [u8]) -> io::Result<()> {
@@ -542,6 +560,7 @@ impl Race<'_> {
                 self.lo[id].store(d.load(Ordering::Acquire), Ordering::Relaxed);
             }
         }
+        self.op_gen.store(round, Ordering::Release);
         if self.sc == Scenario::Truncate {
             let cut = (1 + below(rng, self.npages - 1)) * self.page;
             self.cut.store(cut, Ordering::Relaxed);
@@ -625,6 +644,7 @@ struct Worker {
     map: Option<Arc<Mapping>>,
     buf: Vec<u8>,
     live_round: u64,
+    op_reads: u64,
 }
 
 /// A scratch file in the directory under test, removed on drop.
@@ -691,6 +711,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         wpp: page / 8,
         barrier: Barrier::new(cfg.threads + 1),
         round: AtomicU64::new(0),
+        op_gen: AtomicU64::new(0),
         done_gen: AtomicU64::new(0),
         down_gen: AtomicU64::new(0),
         stop_round: AtomicU64::new(0),
@@ -701,6 +722,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         started: atomics(cfg.threads),
         done: atomics(cfg.threads),
         shared: Mutex::new(None),
+        op_reads: AtomicU64::new(0),
         det: Mutex::new(Detections::default()),
         error: Mutex::new(None),
         t0: Instant::now(),
@@ -724,6 +746,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
             map,
             buf: vec![0u8; CHUNK_PAGES * page],
             live_round: 0,
+            op_reads: 0,
         });
     }
     if cfg.scenario != Scenario::Truncate {
@@ -753,6 +776,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         first: d.first,
         elapsed_ms: race.t0.elapsed().as_millis() as u64,
         sigbus: sys::sigbus_count(),
+        op_reads: race.op_reads.load(Ordering::Relaxed),
     })
 }
 

@@ -187,6 +187,7 @@ struct race_worker {
 	uint32_t started;	/* write-race: last sequence started */
 	uint32_t done;		/* write-race: last sequence completed */
 	long live_round;	/* last round with a live detection */
+	long op_reads;		/* accesses begun while the punch ran */
 };
 
 struct race {
@@ -207,6 +208,7 @@ struct race {
 	struct timespec t0;
 	uint64_t rng;
 	long round;
+	long op_gen;		/* round whose punch / truncate has begun */
 	long done_gen;		/* round whose punch / truncate-up returned */
 	long down_gen;		/* truncate: round whose truncate-down returned */
 	long stop_round;	/* workers leave the race phase */
@@ -216,6 +218,7 @@ struct race {
 	uint32_t lo[STAMP_WRITERS];
 	uint32_t hi[STAMP_WRITERS];
 	long rounds;
+	long op_reads;
 	long detections;
 	long sigbus;
 	bool have_first;
@@ -421,6 +424,16 @@ static void live_check(struct race_worker *me, long round, long gen,
 	report(r, round, view, me->id + 2, word, v, 1);
 }
 
+/* Count an access that begins while the punch (truncate) is in flight. */
+static void count_op_read(struct race_worker *me, long round)
+{
+	struct race *r = me->r;
+
+	if (__atomic_load_n(&r->op_gen, __ATOMIC_ACQUIRE) == round &&
+	    __atomic_load_n(&r->done_gen, __ATOMIC_ACQUIRE) != round)
+		me->op_reads++;
+}
+
 static long *live_gen(struct race *r)
 {
 	return r->sc == SC_TRUNCATE ? &r->down_gen : &r->done_gen;
@@ -456,6 +469,7 @@ static bool fault_sweep(struct race_worker *me, long round, uint64_t *map,
 		if (!(k & 15) && !race_running(r, round))
 			return false;
 		word = (size_t)p * r->wpp;
+		count_op_read(me, round);
 		g = __atomic_load_n(gen, __ATOMIC_ACQUIRE);
 		if (r->sc == SC_TRUNCATE) {
 			if (!load_guarded(&map[word], &v)) {
@@ -492,6 +506,7 @@ static bool pread_sweep(struct race_worker *me, long round, int order)
 		n = RACE_CHUNK_PAGES * r->wpp;
 		if (n > r->nwords - word)
 			n = r->nwords - word;
+		count_op_read(me, round);
 		g = __atomic_load_n(gen, __ATOMIC_ACQUIRE);
 		got = pread(r->fd, me->buf, n * 8, word * 8);
 		if (got < 0) {
@@ -520,6 +535,7 @@ static void stamped_write(struct race_worker *me)
 	w0 = p0 * r->wpp;
 	n = np * r->wpp;
 	__atomic_store_n(&me->started, seq, __ATOMIC_RELAXED);
+	count_op_read(me, r->round);
 	if (seq & 1) {
 		for (i = 0; i < n; i++)
 			me->buf[i] = stamp_encode(writer, seq, w0 + i);
@@ -689,6 +705,7 @@ static int race_op(struct race *r, long round)
 			r->lo[STAMP_WRITER0 + i] =
 				__atomic_load_n(&r->w[i].done, __ATOMIC_ACQUIRE);
 	}
+	__atomic_store_n(&r->op_gen, round, __ATOMIC_RELEASE);
 	if (r->sc == SC_TRUNCATE) {
 		r->cut = (1 + rng_next(&r->rng) % (r->npages - 1)) * r->page;
 		if (ftruncate(r->fd, r->cut))
@@ -957,10 +974,11 @@ static void print_summary(struct race *r)
 	ksft_print_msg("holefs-race: scenario=%s iterations=%ld detections=%ld first_detection_ms=%s verdict=%s\n",
 		       scenario_name[r->sc], r->rounds, r->detections,
 		       first_ms, r->detections ? "RACE" : "SAFE");
-	ksft_print_msg("holefs-race: elapsed_ms=%ld rounds_per_s=%.1f size=%zu threads=%d seed=%llu sigbus=%ld inject=%d dir=%s\n",
-		       ms, ms ? r->rounds * 1000.0 / ms : 0.0, r->cfg.size,
-		       r->cfg.threads, (unsigned long long)r->cfg.seed,
-		       r->sigbus, r->cfg.inject, r->cfg.dir);
+	ksft_print_msg("holefs-race: elapsed_ms=%ld rounds_per_s=%.1f op_reads=%ld size=%zu threads=%d seed=%llu sigbus=%ld inject=%d dir=%s\n",
+		       ms, ms ? r->rounds * 1000.0 / ms : 0.0, r->op_reads,
+		       r->cfg.size, r->cfg.threads,
+		       (unsigned long long)r->cfg.seed, r->sigbus,
+		       r->cfg.inject, r->cfg.dir);
 	if (!r->have_first)
 		return;
 	ksft_print_msg("holefs-race: first_detection round=%ld view=%s thread=%d offset=%llu value=0x%016llx class=%s stamp_writer=%u stamp_seq=%u stamp_offset=%llu bad_words=%ld ms=%ld\n",
@@ -990,8 +1008,10 @@ static void run_scenario(struct __test_metadata *_metadata, struct race *r,
 		ASSERT_EQ(0, pthread_create(&r->w[i].tid, NULL, worker_main,
 					    &r->w[i]));
 	race_controller(r);
-	for (i = 0; i < r->cfg.threads; i++)
+	for (i = 0; i < r->cfg.threads; i++) {
 		pthread_join(r->w[i].tid, NULL);
+		r->op_reads += r->w[i].op_reads;
+	}
 	print_summary(r);
 	race_teardown(r);
 	ASSERT_EQ(0, r->err) {
