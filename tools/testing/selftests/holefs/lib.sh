@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# lib.sh - helpers for the holefs guest tests; source it:
+#	. "$(dirname "$0")/lib.sh"
+#
+# POSIX sh: runs under busybox ash (run-qemu) and the host's dash/bash
+# (run-vng).  $HOLEFS_DIR is the staged payload (holefs.ko, bin/, tests/).
+#
+# TAP: tap_plan N (optional; tap_done prints the plan when it was not
+# given), tap_ok/tap_fail/tap_skip DESC, tap_check DESC CMD..., tap_done
+# (returns 1 if a point failed).  Each point can fail on its own: a test
+# keeps going after a failure.
+
+HOLEFS_DIR=${HOLEFS_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+HOLEFS_TESTS=$HOLEFS_DIR/tests
+export HOLEFS_DIR
+
+_tap_n=0
+_tap_failed=0
+_tap_planned=""
+
+tap_plan() {
+	_tap_planned=$1
+	echo "1..$1"
+}
+
+tap_ok() {
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n - $1"
+}
+
+# tap_fail DESC [WHY...]: WHY is printed as TAP diagnostics.
+tap_fail() {
+	_tap_n=$((_tap_n + 1))
+	_tap_failed=$((_tap_failed + 1))
+	echo "not ok $_tap_n - $1"
+	shift
+	[ $# -eq 0 ] || echo "# $*"
+}
+
+# tap_skip DESC REASON
+tap_skip() {
+	_tap_n=$((_tap_n + 1))
+	echo "ok $_tap_n - $1 # SKIP ${2:-}"
+}
+
+# tap_check DESC CMD...: one point, ok if CMD succeeds; CMD's output is
+# shown as diagnostics.
+tap_check() {
+	_desc=$1
+	shift
+	if _out=$("$@" 2>&1); then
+		tap_ok "$_desc"
+	else
+		tap_fail "$_desc" "command failed (status $?): $*"
+	fi
+	[ -z "$_out" ] || printf '%s\n' "$_out" | sed 's/^/#   /'
+}
+
+# tap_done: the plan if none was given; status 1 if any point failed or
+# the planned count was not met.
+tap_done() {
+	if [ -z "$_tap_planned" ]; then
+		echo "1..$_tap_n"
+	elif [ "$_tap_planned" -ne "$_tap_n" ]; then
+		echo "# planned $_tap_planned tests but ran $_tap_n"
+		return 1
+	fi
+	[ "$_tap_failed" -eq 0 ]
+}
+
+# diag MSG...: a TAP comment line.
+diag() {
+	echo "# $*"
+}
+
+# --- module and mounts -------------------------------------------------------
+
+holefs_loaded() {
+	grep -q '^holefs ' /proc/modules
+}
+
+# holefs_load [PARAM=VALUE...]: insmod the staged module; does nothing if it
+# is already loaded (holefs_unload first to change parameters).
+holefs_load() {
+	holefs_loaded && return 0
+	insmod "$HOLEFS_DIR/holefs.ko" "$@"
+}
+
+holefs_unload() {
+	holefs_loaded || return 0
+	rmmod holefs
+}
+
+# holefs_mount MNT [OPTS]: mount a holefs instance (creating MNT).
+holefs_mount() {
+	mkdir -p "$1"
+	if [ -n "${2:-}" ]; then
+		mount -t holefs -o "$2" holefs "$1"
+	else
+		mount -t holefs holefs "$1"
+	fi
+}
+
+# holefs_mounted MNT: is MNT a mount point of a holefs instance?
+holefs_mounted() {
+	awk -v m="$(cd "$1" 2>/dev/null && pwd -P)" '
+		$5 == m { found = 1; for (i = 7; $i != "-"; i++); t = $(i + 1) }
+		END { exit !(found && t == "holefs") }' /proc/self/mountinfo
+}
+
+# holefs_mount_dev MNT: the "major:minor" of the file system on MNT (what
+# `mountpoint -d` prints; busybox has no mountpoint applet).
+holefs_mount_dev() {
+	awk -v m="$(cd "$1" && pwd -P)" '$5 == m { d = $3 } END { if (d == "") exit 1; print d }' \
+		/proc/self/mountinfo
+}
+
+# holefs_stats_dir MNT: the sysfs directory with MNT's counters.
+holefs_stats_dir() {
+	_dev=$(holefs_mount_dev "$1") || return 1
+	echo "/sys/fs/holefs/$_dev"
+}
+
+# holefs_stat NAME MNT: print one counter of MNT's stats file.
+holefs_stat() {
+	_dir=$(holefs_stats_dir "$2") || return 1
+	awk -v n="$1" '$1 == n { print $2; found = 1 } END { exit !found }' "$_dir/stats"
+}
+
+# holefs_stats_clear MNT: zero MNT's event counters.
+holefs_stats_clear() {
+	_dir=$(holefs_stats_dir "$1") || return 1
+	echo 1 >"$_dir/stats_clear"
+}
+
+# --- kernel log ---------------------------------------------------------------
+
+_dmesg_mark=""
+
+# dmesg_mark: put a unique line into the kernel log; dmesg_since_mark
+# prints what came after it.
+dmesg_mark() {
+	_dmesg_mark="holefs-test: mark $$-$(date +%s)-${1:-$(basename "$0")}"
+	echo "$_dmesg_mark" >/dev/kmsg
+}
+
+dmesg_since_mark() {
+	if [ -z "$_dmesg_mark" ]; then
+		dmesg
+		return
+	fi
+	# The whole log if the mark scrolled out of the ring buffer.
+	dmesg | awk -v m="$_dmesg_mark" '
+		index($0, m) { found = 1; n = 0; next }
+		{ line[++n] = $0; all[++na] = $0 }
+		END {
+			if (found) for (i = 1; i <= n; i++) print line[i]
+			else for (i = 1; i <= na; i++) print all[i]
+		}'
+}
+
+# dmesg_clean [--allow REGEX]...: true if the kernel log since the mark has
+# no kernel report (scan-log's verdict); the reports go out as diagnostics.
+dmesg_clean() {
+	_scan=$(dmesg_since_mark | sh "$HOLEFS_TESTS/scan-log" - "$@")
+	_rc=$?
+	printf '%s\n' "$_scan" | sed 's/^/# /'
+	return $_rc
+}
+
+# tap_dmesg_clean DESC [--allow REGEX]...: dmesg_clean as a test point.
+tap_dmesg_clean() {
+	_desc=$1
+	shift
+	if dmesg_clean "$@"; then
+		tap_ok "$_desc"
+	else
+		tap_fail "$_desc" "kernel reports since the test began (above)"
+	fi
+}

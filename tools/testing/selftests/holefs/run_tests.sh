@@ -1,0 +1,110 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# run_tests.sh [TEST...]: run holefs guest tests and count TAP test points.
+#
+# Without arguments: every *_test.sh here (except *_vng_test.sh, which need
+# the host userspace that only run-vng has, unless $HOLEFS_RUNNER is vng)
+# and every TAP binary listed in tap_binaries (built from selftests/*.c).
+# A TEST is a script name, a binary in $HOLEFS_DIR/bin, or a shell pattern
+# such as '*_vng_test.sh' (a pattern that matches nothing is skipped).
+#
+# Each test's TAP goes to stdout; a test that exits non-zero without any
+# "not ok", or prints no test point, or runs past $HOLEFS_TEST_TIMEOUT
+# seconds (default 900) counts as one failed point.  The last line is
+#	HOLEFS-SUITE: passed=N failed=M
+# (skipped points are in neither number; a "# skipped=K" line before it
+# counts them).  Exit status 0 if nothing failed.
+
+here=$(cd "$(dirname "$0")" && pwd)
+HOLEFS_DIR=${HOLEFS_DIR:-$(dirname "$here")}
+export HOLEFS_DIR
+: "${HOLEFS_TEST_TIMEOUT:=900}"
+
+passed=0
+failed=0
+skipped=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The default list: scripts, then binaries.
+default_tests() {
+	for t in "$here"/*_test.sh; do
+		[ -f "$t" ] || continue
+		case $t in
+		*_vng_test.sh) [ "${HOLEFS_RUNNER:-}" = vng ] || continue ;;
+		esac
+		basename "$t"
+	done
+	[ -f "$here/tap_binaries" ] && grep -v '^#' "$here/tap_binaries"
+}
+
+# Expand one argument (name or pattern) to test names.
+expand_arg() {
+	case $1 in
+	*'*'* | *'?'* | *'['*)
+		found=0
+		for t in "$here"/$1 "$HOLEFS_DIR"/bin/$1; do
+			[ -e "$t" ] || continue
+			basename "$t"
+			found=1
+		done
+		[ $found -eq 1 ] || echo "# no test matches $1" >&2
+		;;
+	*) echo "$1" ;;
+	esac
+}
+
+# run_one NAME: run a test, print its TAP, add up its points.
+run_one() {
+	name=$1
+	if [ -f "$here/$name" ]; then
+		set -- sh "$here/$name"
+	elif [ -x "$HOLEFS_DIR/bin/$name" ]; then
+		set -- "$HOLEFS_DIR/bin/$name"
+	else
+		echo "# $name: no such test"
+		echo "not ok 1 - $name: no such test"
+		failed=$((failed + 1))
+		return
+	fi
+	if command -v timeout >/dev/null 2>&1; then
+		set -- timeout "$HOLEFS_TEST_TIMEOUT" "$@"
+	fi
+
+	echo "# ==== $name"
+	start=$(date +%s)
+	# The status travels through a file: POSIX sh has no pipefail.
+	{ (cd /tmp && "$@" 2>&1); echo $? >"$tmp/rc"; } | tee "$tmp/out"
+	rc=$(cat "$tmp/rc")
+	# Points at the start of a line; indented ones are nested subtests.
+	p=$(grep -cE '^ok ' "$tmp/out")
+	s=$(grep -cE '^ok .*# *(SKIP|skip)' "$tmp/out")
+	f=$(grep -cE '^not ok ' "$tmp/out")
+	p=$((p - s))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $name exited with status $rc"
+		f=1
+	elif [ $((p + s + f)) -eq 0 ]; then
+		echo "not ok - $name printed no test point"
+		f=1
+	fi
+	echo "# ==== $name: passed=$p failed=$f skipped=$s status=$rc ($(($(date +%s) - start))s)"
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + s))
+}
+
+if [ $# -eq 0 ]; then
+	tests=$(default_tests)
+else
+	tests=$(for a in "$@"; do expand_arg "$a"; done)
+fi
+
+for t in $tests; do
+	run_one "$t"
+done
+
+echo "# skipped=$skipped"
+echo "HOLEFS-SUITE: passed=$passed failed=$failed"
+[ "$failed" -eq 0 ]
