@@ -35,7 +35,7 @@ tap_fail() {
 	_tap_failed=$((_tap_failed + 1))
 	echo "not ok $_tap_n - $1"
 	shift
-	[ $# -eq 0 ] || echo "# $*"
+	[ -z "$*" ] || printf '%s\n' "$*" | sed 's/^/# /'
 }
 
 # tap_skip DESC REASON

@@ -9,6 +9,12 @@
 # A TEST is a script name, a binary in $HOLEFS_DIR/bin, or a shell pattern
 # such as '*_vng_test.sh' (a pattern that matches nothing is skipped).
 #
+# Scripts set up what they need themselves (lib.sh).  A binary gets a
+# fixture: holefs loaded (module parameters: $HOLEFS_MODULE_PARAMS), a
+# fresh instance mounted (options: $HOLEFS_MOUNT_OPTS) at a new directory
+# exported as HOLEFS_MNT and HOLEFS_RACE_DIR, which is also its working
+# directory; afterwards it is unmounted and the module unloaded.
+#
 # Each test's TAP goes to stdout; a test that exits non-zero without any
 # "not ok", or prints no test point, or runs past $HOLEFS_TEST_TIMEOUT
 # seconds (default 900) counts as one failed point.  The last line is
@@ -20,6 +26,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 HOLEFS_DIR=${HOLEFS_DIR:-$(dirname "$here")}
 export HOLEFS_DIR
 : "${HOLEFS_TEST_TIMEOUT:=900}"
+
+. "$here/lib.sh"
 
 passed=0
 failed=0
@@ -55,13 +63,39 @@ expand_arg() {
 	esac
 }
 
+# fixture_up: load and mount holefs for a test binary (see the top).
+fixture_up() {
+	# shellcheck disable=SC2086 # one word per parameter
+	holefs_load ${HOLEFS_MODULE_PARAMS:-} && holefs_mount "$HOLEFS_MNT" "${HOLEFS_MOUNT_OPTS:-}"
+}
+
+fixture_down() {
+	holefs_mounted "$HOLEFS_MNT" && umount "$HOLEFS_MNT"
+	holefs_unload
+}
+
 # run_one NAME: run a test, print its TAP, add up its points.
 run_one() {
 	name=$1
+	fixture=0
+	cwd=/tmp
 	if [ -f "$here/$name" ]; then
 		set -- sh "$here/$name"
 	elif [ -x "$HOLEFS_DIR/bin/$name" ]; then
 		set -- "$HOLEFS_DIR/bin/$name"
+		fixture=1
+		HOLEFS_MNT=$tmp/mnt
+		HOLEFS_RACE_DIR=$HOLEFS_MNT
+		export HOLEFS_MNT HOLEFS_RACE_DIR
+		# (Piped: it runs in a subshell, which is fine for load and mount.)
+		fixture_up 2>&1 | sed 's/^/# /'
+		if ! holefs_mounted "$HOLEFS_MNT"; then
+			echo "not ok 1 - $name: could not load and mount holefs for it"
+			failed=$((failed + 1))
+			fixture_down >/dev/null 2>&1
+			return
+		fi
+		cwd=$HOLEFS_MNT
 	else
 		echo "# $name: no such test"
 		echo "not ok 1 - $name: no such test"
@@ -75,8 +109,9 @@ run_one() {
 	echo "# ==== $name"
 	start=$(date +%s)
 	# The status travels through a file: POSIX sh has no pipefail.
-	{ (cd /tmp && "$@" 2>&1); echo $? >"$tmp/rc"; } | tee "$tmp/out"
+	{ (cd "$cwd" && "$@" 2>&1); echo $? >"$tmp/rc"; } | tee "$tmp/out"
 	rc=$(cat "$tmp/rc")
+	[ $fixture -eq 0 ] || fixture_down 2>&1 | sed 's/^/# /'
 	# Points at the start of a line; indented ones are nested subtests.
 	p=$(grep -cE '^ok ' "$tmp/out")
 	s=$(grep -cE '^ok .*# *(SKIP|skip)' "$tmp/out")
