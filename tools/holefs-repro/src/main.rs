@@ -42,9 +42,10 @@ fn summary(cfg: &Config, o: &Outcome) -> String {
         o.rounds as f64 * 1000.0 / o.elapsed_ms as f64
     };
     s += &format!(
-        "holefs-race: elapsed_ms={} rounds_per_s={:.1} op_reads={} size={} threads={} seed={} sigbus={} inject={} live_detections={} dir={}\n",
+        "holefs-race: elapsed_ms={} rounds_per_s={:.1} op_rounds={} op_reads={} size={} threads={} seed={} sigbus={} inject={} live_detections={} dir={}\n",
         o.elapsed_ms,
         rate,
+        o.op_rounds,
         o.op_reads,
         cfg.size,
         cfg.threads,
@@ -113,7 +114,7 @@ fn json(cfg: &Config, o: &Outcome) -> String {
         .as_ref()
         .map_or_else(|| "null".to_string(), |d| d.ms.to_string());
     format!(
-        "{{\"scenario\":{},\"iterations\":{},\"detections\":{},\"first_detection_ms\":{},\"verdict\":{},\"first_detection\":{},\"live_detections\":{},\"elapsed_ms\":{},\"op_reads\":{},\"sigbus\":{},\"size\":{},\"threads\":{},\"seed\":{},\"inject_stale\":{},\"dir\":{}}}",
+        "{{\"scenario\":{},\"iterations\":{},\"detections\":{},\"first_detection_ms\":{},\"verdict\":{},\"first_detection\":{},\"live_detections\":{},\"elapsed_ms\":{},\"op_rounds\":{},\"op_reads\":{},\"sigbus\":{},\"size\":{},\"threads\":{},\"seed\":{},\"inject_stale\":{},\"dir\":{}}}",
         json_str(cfg.scenario.name()),
         o.rounds,
         o.detections,
@@ -122,6 +123,7 @@ fn json(cfg: &Config, o: &Outcome) -> String {
         first,
         o.live_detections,
         o.elapsed_ms,
+        o.op_rounds,
         o.op_reads,
         o.sigbus,
         cfg.size,
@@ -182,6 +184,7 @@ mod tests {
             elapsed_ms: 1000,
             sigbus: 0,
             op_reads: 0,
+            op_rounds: 0,
         }
     }
 

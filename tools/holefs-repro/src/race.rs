@@ -74,6 +74,8 @@ pub struct Outcome {
     pub sigbus: u64,
     /// Accesses (faults, preads, writes) begun while the punch ran.
     pub op_reads: u64,
+    /// Rounds in which at least one such access happened.
+    pub op_rounds: u64,
 }
 
 #[derive(Default)]
@@ -99,6 +101,8 @@ struct Race<'a> {
     done_gen: AtomicU64,
     down_gen: AtomicU64,
     stop_round: AtomicU64,
+    /// Workers that entered the race phase of this round.
+    racing: AtomicUsize,
     quit: AtomicBool,
     /// truncate: bytes kept by the cut of this round.
     cut: AtomicUsize,
@@ -110,6 +114,8 @@ struct Race<'a> {
     done: Vec<AtomicU32>,
     shared: Mutex<Option<Arc<Mapping>>>,
     op_reads: AtomicU64,
+    /// Last round in which an access began during the punch.
+    op_hit: AtomicU64,
     det: Mutex<Detections>,
     error: Mutex<Option<String>>,
     t0: Instant,
@@ -511,7 +517,12 @@ impl Race<'_> {
                 break;
             }
             let round = self.round.load(Ordering::Relaxed);
+            self.racing.fetch_add(1, Ordering::Release);
+            let before = w.op_reads;
             self.worker_race(&mut w, round);
+            if w.op_reads != before {
+                self.op_hit.store(round, Ordering::Relaxed);
+            }
             self.barrier.wait(); // all idle: VERIFY
             self.worker_verify(&mut w, round);
             self.barrier.wait(); // VERIFY done
@@ -553,6 +564,13 @@ impl Race<'_> {
 
     /// The controller's RACE phase: punch, or truncate down and up.
     fn op(&self, round: u64, rng: &mut u64) -> io::Result<()> {
+        // Let the workers get going (up to 20 ms), then a random delay.
+        let t = Instant::now();
+        while self.racing.load(Ordering::Acquire) < self.cfg.threads
+            && t.elapsed() < Duration::from_millis(20)
+        {
+            std::hint::spin_loop();
+        }
         spin(rng_next(rng) % 200);
         if self.sc == Scenario::WriteRace {
             for (i, d) in self.done.iter().enumerate() {
@@ -578,7 +596,8 @@ impl Race<'_> {
             || (self.cfg.duration_ms != 0 && self.ms() >= self.cfg.duration_ms)
     }
 
-    fn controller(&self) -> u64 {
+    /// Returns (rounds, rounds in which the punch was hit by an access).
+    fn controller(&self) -> (u64, u64) {
         let mut rng = self
             .cfg
             .seed
@@ -587,6 +606,7 @@ impl Race<'_> {
         let mut fill = vec![0u8; self.cfg.size as usize];
         let mut buf = vec![0u8; CHUNK_PAGES * self.page];
         let mut round = 0;
+        let mut op_rounds = 0;
         loop {
             round += 1;
             self.round.store(round, Ordering::Relaxed);
@@ -601,6 +621,7 @@ impl Race<'_> {
             if let Err(e) = self.fill(round, &mut fill) {
                 self.fail("fill", e);
             }
+            self.racing.store(0, Ordering::Relaxed);
             self.barrier.wait(); // RACE starts
             let res = self.op(round, &mut rng);
             if self.sc == Scenario::WriteRace {
@@ -628,13 +649,14 @@ impl Race<'_> {
             if let Err(e) = self.shared().dontneed() {
                 self.fail("madvise", e);
             }
+            op_rounds += u64::from(self.op_hit.load(Ordering::Relaxed) == round);
             if self.over(round) {
                 break;
             }
         }
         self.quit.store(true, Ordering::Release);
         self.barrier.wait();
-        round
+        (round, op_rounds)
     }
 }
 
@@ -715,6 +737,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         done_gen: AtomicU64::new(0),
         down_gen: AtomicU64::new(0),
         stop_round: AtomicU64::new(0),
+        racing: AtomicUsize::new(0),
         quit: AtomicBool::new(false),
         cut: AtomicUsize::new(size),
         lo: atomics(nwriters),
@@ -723,6 +746,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         done: atomics(cfg.threads),
         shared: Mutex::new(None),
         op_reads: AtomicU64::new(0),
+        op_hit: AtomicU64::new(0),
         det: Mutex::new(Detections::default()),
         error: Mutex::new(None),
         t0: Instant::now(),
@@ -758,7 +782,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         })?;
         *race.shared.lock().unwrap() = Some(Arc::new(m));
     }
-    let rounds = std::thread::scope(|s| {
+    let (rounds, op_rounds) = std::thread::scope(|s| {
         for w in workers {
             let race = &race;
             s.spawn(move || race.worker(w));
@@ -777,6 +801,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         elapsed_ms: race.t0.elapsed().as_millis() as u64,
         sigbus: sys::sigbus_count(),
         op_reads: race.op_reads.load(Ordering::Relaxed),
+        op_rounds,
     })
 }
 

@@ -212,6 +212,7 @@ struct race {
 	long done_gen;		/* round whose punch / truncate-up returned */
 	long down_gen;		/* truncate: round whose truncate-down returned */
 	long stop_round;	/* workers leave the race phase */
+	int racing;		/* workers that entered the race phase */
 	bool quit;
 	size_t cut;		/* truncate: bytes kept */
 	unsigned int nwriters;
@@ -219,6 +220,8 @@ struct race {
 	uint32_t hi[STAMP_WRITERS];
 	long rounds;
 	long op_reads;
+	long op_hit;		/* last round with an access during the punch */
+	long op_rounds;		/* rounds with such an access */
 	long detections;
 	long sigbus;
 	bool have_first;
@@ -618,14 +621,18 @@ static void *worker_main(void *arg)
 {
 	struct race_worker *me = arg;
 	struct race *r = me->r;
-	long round;
+	long round, before;
 
 	for (;;) {
 		pthread_barrier_wait(&r->bar);	/* RACE starts */
 		if (__atomic_load_n(&r->quit, __ATOMIC_ACQUIRE))
 			break;
 		round = r->round;
+		__atomic_fetch_add(&r->racing, 1, __ATOMIC_RELEASE);
+		before = me->op_reads;
 		worker_race(me, round);
+		if (me->op_reads != before)
+			__atomic_store_n(&r->op_hit, round, __ATOMIC_RELAXED);
 		/* The last sequence this writer started, for the check. */
 		r->hi[STAMP_WRITER0 + me->id] = me->started;
 		pthread_barrier_wait(&r->bar);	/* all idle: VERIFY */
@@ -697,8 +704,17 @@ static void spin_us(long us)
 /* The controller's RACE phase: punch (or truncate down + up). */
 static int race_op(struct race *r, long round)
 {
+	struct timespec a, b;
 	int i;
 
+	/* Let the workers get going (up to 20 ms), then a random delay. */
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	} while (__atomic_load_n(&r->racing, __ATOMIC_ACQUIRE) <
+		 r->cfg.threads &&
+		 (b.tv_sec - a.tv_sec) * 1000 +
+		 (b.tv_nsec - a.tv_nsec) / 1000000 < 20);
 	spin_us(rng_next(&r->rng) % 200);
 	if (r->sc == SC_WRITE_RACE) {
 		for (i = 0; i < r->cfg.threads; i++)
@@ -738,6 +754,7 @@ static int race_controller(struct race *r)
 		if (r->sc == SC_TRUNCATE)
 			r->cut = r->cfg.size;
 		fill_range(r, round);
+		r->racing = 0;
 		pthread_barrier_wait(&r->bar);	/* RACE starts */
 		if (race_op(r, round)) {
 			race_error(r, r->sc == SC_TRUNCATE ? "ftruncate" :
@@ -767,6 +784,7 @@ static int race_controller(struct race *r)
 		if (madvise(r->shared, r->cfg.size, MADV_DONTNEED))
 			race_error(r, "madvise");
 		r->rounds = round;
+		r->op_rounds += r->op_hit == round;
 		if (race_over(r, round))
 			break;
 	}
@@ -974,8 +992,9 @@ static void print_summary(struct race *r)
 	ksft_print_msg("holefs-race: scenario=%s iterations=%ld detections=%ld first_detection_ms=%s verdict=%s\n",
 		       scenario_name[r->sc], r->rounds, r->detections,
 		       first_ms, r->detections ? "RACE" : "SAFE");
-	ksft_print_msg("holefs-race: elapsed_ms=%ld rounds_per_s=%.1f op_reads=%ld size=%zu threads=%d seed=%llu sigbus=%ld inject=%d dir=%s\n",
-		       ms, ms ? r->rounds * 1000.0 / ms : 0.0, r->op_reads,
+	ksft_print_msg("holefs-race: elapsed_ms=%ld rounds_per_s=%.1f op_rounds=%ld op_reads=%ld size=%zu threads=%d seed=%llu sigbus=%ld inject=%d dir=%s\n",
+		       ms, ms ? r->rounds * 1000.0 / ms : 0.0, r->op_rounds,
+		       r->op_reads,
 		       r->cfg.size, r->cfg.threads,
 		       (unsigned long long)r->cfg.seed, r->sigbus,
 		       r->cfg.inject, r->cfg.dir);
