@@ -9,9 +9,20 @@
 #include <linux/highmem.h>
 #include <linux/kdev_t.h>
 #include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/pagemap.h>
 
 #include "helpers.h"
+
+/*
+ * The module! macro of 6.12's Rust has no module parameters yet, so the one
+ * parameter is declared here and read from Rust.
+ */
+bool holefs_unsafe_policies;
+module_param_named(unsafe_policies, holefs_unsafe_policies, bool, 0444);
+MODULE_PARM_DESC(unsafe_policies,
+		 "Allow the deliberately unsafe locking policies (map_pages=locked, fault=unlocked, punch=unlocked)");
 
 void holefs_inode_lock(struct inode *inode)
 {
@@ -190,4 +201,34 @@ unsigned int holefs_minor(dev_t dev)
 void holefs_fsleep(unsigned long usecs)
 {
 	fsleep(usecs);
+}
+
+void holefs_inode_touch(struct inode *inode)
+{
+	inode_set_mtime_to_ts(inode, inode_set_ctime_current(inode));
+}
+
+void holefs_folio_zero_range(struct folio *folio, size_t start, size_t length)
+{
+	folio_zero_range(folio, start, length);
+}
+
+void holefs_file_accessed(struct file *file)
+{
+	file_accessed(file);
+}
+
+unsigned long holefs_totalram_pages(void)
+{
+	return totalram_pages();
+}
+
+/*
+ * File pages mapped by @mm, summed over all CPUs so that the difference
+ * around one ->map_pages call is exact when no other thread of @mm faults
+ * at the same time.  Only takes a raw spinlock: legal under RCU.
+ */
+long holefs_mm_file_pages(struct mm_struct *mm)
+{
+	return percpu_counter_sum(&mm->rss_stat[MM_FILEPAGES]);
 }

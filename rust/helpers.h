@@ -49,5 +49,13 @@ void holefs_dget(struct dentry *dentry);
 unsigned int holefs_major(dev_t dev);
 unsigned int holefs_minor(dev_t dev);
 void holefs_fsleep(unsigned long usecs);
+void holefs_inode_touch(struct inode *inode);
+void holefs_folio_zero_range(struct folio *folio, size_t start, size_t length);
+void holefs_file_accessed(struct file *file);
+unsigned long holefs_totalram_pages(void);
+long holefs_mm_file_pages(struct mm_struct *mm);
+
+/* The unsafe_policies module parameter (helpers.c). */
+extern bool holefs_unsafe_policies;
 
 #endif /* HOLEFS_HELPERS_H */

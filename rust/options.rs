@@ -9,7 +9,7 @@ use core::fmt;
 
 /// What `->map_pages` does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MapPagesPolicy {
+pub(crate) enum MapPagesPolicy {
     /// `filemap_map_pages()` with no lock of holefs's own (6.12 XFS, ext4).
     Filemap,
     /// `down_read_trylock(&mapping->invalidate_lock)`; on failure map nothing
@@ -24,7 +24,7 @@ pub enum MapPagesPolicy {
 
 /// What `->fault` does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FaultPolicy {
+pub(crate) enum FaultPolicy {
     /// `filemap_fault()`, which takes `invalidate_lock` shared before it
     /// instantiates a folio.
     Filemap,
@@ -35,7 +35,7 @@ pub enum FaultPolicy {
 
 /// How hole punch excludes page-cache instantiation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PunchPolicy {
+pub(crate) enum PunchPolicy {
     /// `inode_lock` + `invalidate_lock` exclusive.
     Locked,
     /// `inode_lock` only (unsafe).
@@ -44,22 +44,22 @@ pub enum PunchPolicy {
 
 /// The mount options a holefs instance was created with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MountConfig {
+pub(crate) struct MountConfig {
     /// Capacity of the backing store in bytes.
-    pub size: u64,
+    pub(crate) size: u64,
     /// `->map_pages` policy.
-    pub map_pages: MapPagesPolicy,
+    pub(crate) map_pages: MapPagesPolicy,
     /// `->fault` policy.
-    pub fault: FaultPolicy,
+    pub(crate) fault: FaultPolicy,
     /// Hole-punch policy.
-    pub punch: PunchPolicy,
+    pub(crate) punch: PunchPolicy,
     /// Sleep between dropping the page cache and freeing blocks in a punch.
-    pub punch_delay_us: u32,
+    pub(crate) punch_delay_us: u32,
 }
 
 /// The options holefs knows, in the order of the kernel's parameter table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OptionKey {
+pub(crate) enum OptionKey {
     /// `size=`
     Size,
     /// `map_pages=`
@@ -74,7 +74,7 @@ pub enum OptionKey {
 
 impl OptionKey {
     /// Every option, indexed by its number in the parameter table.
-    pub const ALL: [OptionKey; 5] = [
+    pub(crate) const ALL: [OptionKey; 5] = [
         OptionKey::Size,
         OptionKey::MapPages,
         OptionKey::Fault,
@@ -83,7 +83,7 @@ impl OptionKey {
     ];
 
     /// The option's name as written on the mount command line.
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             OptionKey::Size => "size",
             OptionKey::MapPages => "map_pages",
@@ -94,14 +94,14 @@ impl OptionKey {
     }
 
     /// The option with table number `n`.
-    pub fn from_index(n: usize) -> Option<OptionKey> {
+    pub(crate) fn from_index(n: usize) -> Option<OptionKey> {
         Self::ALL.get(n).copied()
     }
 }
 
 /// Why an option value was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OptionError {
+pub(crate) enum OptionError {
     /// Malformed, zero or overflowing value: EINVAL.
     Invalid(&'static str),
     /// An unsafe policy without `unsafe_policies=1`: EPERM.
@@ -113,7 +113,7 @@ pub enum OptionError {
 const SIZE_MAX: u64 = i64::MAX as u64;
 
 /// Parses `N[kKmMgG]`: decimal digits and an optional binary suffix.
-pub fn parse_size(s: &[u8]) -> Option<u64> {
+pub(crate) fn parse_size(s: &[u8]) -> Option<u64> {
     let (digits, shift) = match s.last()? {
         b'k' | b'K' => (&s[..s.len() - 1], 10),
         b'm' | b'M' => (&s[..s.len() - 1], 20),
@@ -126,7 +126,7 @@ pub fn parse_size(s: &[u8]) -> Option<u64> {
 }
 
 /// Parses a non-empty string of decimal digits without overflow.
-pub fn parse_u64(s: &[u8]) -> Option<u64> {
+pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
     if s.is_empty() {
         return None;
     }
@@ -141,7 +141,7 @@ pub fn parse_u64(s: &[u8]) -> Option<u64> {
 impl MountConfig {
     /// The configuration of a mount without options; `default_size` is the
     /// backing-store capacity chosen from the machine's memory.
-    pub const fn new(default_size: u64) -> Self {
+    pub(crate) const fn new(default_size: u64) -> Self {
         MountConfig {
             size: default_size,
             map_pages: MapPagesPolicy::Filemap,
@@ -153,7 +153,7 @@ impl MountConfig {
 
     /// Applies one `key=value` option.  `allow_unsafe` is the module
     /// parameter `unsafe_policies`.
-    pub fn apply(
+    pub(crate) fn apply(
         &mut self,
         key: OptionKey,
         value: &[u8],
@@ -221,7 +221,7 @@ impl MountConfig {
 
     /// Names of the unsafe policies this configuration uses, for the
     /// warning logged at mount.
-    pub fn unsafe_policies(&self) -> impl Iterator<Item = &'static str> {
+    pub(crate) fn unsafe_policies(&self) -> impl Iterator<Item = &'static str> {
         [
             (self.map_pages == MapPagesPolicy::Locked).then_some("map_pages=locked"),
             (self.fault == FaultPolicy::Unlocked).then_some("fault=unlocked"),
@@ -232,7 +232,7 @@ impl MountConfig {
     }
 
     /// Number of PAGE_SIZE blocks in the backing store.
-    pub fn blocks(&self, page_size: u64) -> u64 {
+    pub(crate) fn blocks(&self, page_size: u64) -> u64 {
         self.size / page_size
     }
 }

@@ -10,14 +10,14 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Capacity and usage of one backing store, in blocks.
-pub struct BlockPool {
+pub(crate) struct BlockPool {
     capacity: u64,
     used: AtomicU64,
 }
 
 impl BlockPool {
     /// A pool of `capacity` blocks, all free.
-    pub const fn new(capacity: u64) -> Self {
+    pub(crate) const fn new(capacity: u64) -> Self {
         BlockPool {
             capacity,
             used: AtomicU64::new(0),
@@ -26,7 +26,7 @@ impl BlockPool {
 
     /// Reserves `n` blocks, all or nothing.  Returns false when fewer than
     /// `n` are free.
-    pub fn try_reserve(&self, n: u64) -> bool {
+    pub(crate) fn try_reserve(&self, n: u64) -> bool {
         self.used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
                 used.checked_add(n).filter(|&total| total <= self.capacity)
@@ -35,23 +35,23 @@ impl BlockPool {
     }
 
     /// Returns `n` blocks to the pool.
-    pub fn release(&self, n: u64) {
+    pub(crate) fn release(&self, n: u64) {
         let prev = self.used.fetch_sub(n, Ordering::AcqRel);
         debug_assert!(prev >= n, "block pool underflow");
     }
 
     /// Total number of blocks.
-    pub fn capacity(&self) -> u64 {
+    pub(crate) fn capacity(&self) -> u64 {
         self.capacity
     }
 
     /// Blocks reserved or allocated.
-    pub fn used(&self) -> u64 {
+    pub(crate) fn used(&self) -> u64 {
         self.used.load(Ordering::Relaxed)
     }
 
     /// Blocks that can still be reserved.
-    pub fn free(&self) -> u64 {
+    pub(crate) fn free(&self) -> u64 {
         self.capacity.saturating_sub(self.used())
     }
 }

@@ -13,16 +13,16 @@ macro_rules! counters {
         /// One event counter.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         #[repr(usize)]
-        pub enum Counter {
+        pub(crate) enum Counter {
             $($(#[$doc])* $variant,)*
         }
 
         impl Counter {
             /// Every counter, in the order `stats` lists them.
-            pub const ALL: &'static [Counter] = &[$(Counter::$variant,)*];
+            pub(crate) const ALL: &'static [Counter] = &[$(Counter::$variant,)*];
 
             /// The counter's name in `stats`.
-            pub const fn name(self) -> &'static str {
+            pub(crate) const fn name(self) -> &'static str {
                 match self {
                     $(Counter::$variant => $name,)*
                 }
@@ -63,13 +63,13 @@ counters! {
 }
 
 /// The counters of one mount.
-pub struct Stats {
+pub(crate) struct Stats {
     values: [AtomicU64; Counter::ALL.len()],
 }
 
 impl Stats {
     /// All counters zero.
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         const ZERO: AtomicU64 = AtomicU64::new(0);
         Stats {
             values: [ZERO; Counter::ALL.len()],
@@ -78,23 +78,23 @@ impl Stats {
 
     /// Adds `n` to counter `c`.
     #[inline]
-    pub fn add(&self, c: Counter, n: u64) {
+    pub(crate) fn add(&self, c: Counter, n: u64) {
         self.values[c as usize].fetch_add(n, Ordering::Relaxed);
     }
 
     /// Adds one to counter `c`.
     #[inline]
-    pub fn inc(&self, c: Counter) {
+    pub(crate) fn inc(&self, c: Counter) {
         self.add(c, 1);
     }
 
     /// Current value of counter `c`.
-    pub fn get(&self, c: Counter) -> u64 {
+    pub(crate) fn get(&self, c: Counter) -> u64 {
         self.values[c as usize].load(Ordering::Relaxed)
     }
 
     /// Zeroes every counter.
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         for v in &self.values {
             v.store(0, Ordering::Relaxed);
         }
