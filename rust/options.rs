@@ -169,9 +169,9 @@ impl MountConfig {
         match key {
             OptionKey::Size => {
                 let size = parse_size(value)
-                    .ok_or(OptionError::Invalid("size: expected N[kmg] within range"))?;
+                    .ok_or(OptionError::Invalid("expected N[kmg] within range"))?;
                 if size < 4096 {
-                    return Err(OptionError::Invalid("size: must be at least one block"));
+                    return Err(OptionError::Invalid("must be at least one block"));
                 }
                 self.size = size;
             }
@@ -183,7 +183,7 @@ impl MountConfig {
                     b"off" => MapPagesPolicy::Off,
                     _ => {
                         return Err(OptionError::Invalid(
-                            "map_pages: expected filemap, trylock, locked or off",
+                            "expected filemap, trylock, locked or off",
                         ))
                     }
                 };
@@ -194,7 +194,7 @@ impl MountConfig {
                 let p = match value {
                     b"filemap" => FaultPolicy::Filemap,
                     b"unlocked" => FaultPolicy::Unlocked,
-                    _ => return Err(OptionError::Invalid("fault: expected filemap or unlocked")),
+                    _ => return Err(OptionError::Invalid("expected filemap or unlocked")),
                 };
                 unsafe_ok(p == FaultPolicy::Unlocked)?;
                 self.fault = p;
@@ -203,7 +203,7 @@ impl MountConfig {
                 let p = match value {
                     b"locked" => PunchPolicy::Locked,
                     b"unlocked" => PunchPolicy::Unlocked,
-                    _ => return Err(OptionError::Invalid("punch: expected locked or unlocked")),
+                    _ => return Err(OptionError::Invalid("expected locked or unlocked")),
                 };
                 unsafe_ok(p == PunchPolicy::Unlocked)?;
                 self.punch = p;
@@ -211,7 +211,7 @@ impl MountConfig {
             OptionKey::PunchDelayUs => {
                 let us = parse_u64(value)
                     .filter(|&us| us <= 10_000_000)
-                    .ok_or(OptionError::Invalid("punch_delay_us: expected 0..10000000"))?;
+                    .ok_or(OptionError::Invalid("expected 0..10000000"))?;
                 // Bounded above, so the conversion cannot fail.
                 self.punch_delay_us = us as u32;
             }

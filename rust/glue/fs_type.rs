@@ -249,6 +249,10 @@ unsafe extern "C" fn fill_super(sb: *mut b::super_block, fc: *mut b::fs_context)
             (*sb).s_time_gran = 1;
             (*sb).s_op = &SUPER_OPS.0;
         }
+        // A backing_dev_info of our own: the default one of nodev
+        // superblocks cannot write back, and holefs needs real writeback.
+        // SAFETY: `sb` is the new superblock.
+        kernel::error::to_result(unsafe { b::super_setup_bdi(sb) })?;
         // SAFETY: `sb` is a valid superblock with `s_fs_info` set.
         let root = unsafe { inode::new_inode(sb, ptr::null_mut(), b::S_IFDIR as u16 | 0o755, 0) }?;
         // SAFETY: `root` is a new inode; `d_make_root` consumes it (and puts
