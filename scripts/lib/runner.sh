@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
+# The opt_* variables are read by the runners that source this file.
+# shellcheck disable=SC2034
 #
 # Shared by scripts/run-qemu and scripts/run-vng: option parsing, kernel
 # lookup, the exit-status marker and the final verdict.  Source it after

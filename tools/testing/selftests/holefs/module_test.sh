@@ -19,7 +19,7 @@ cleanup() {
 trap cleanup EXIT
 
 tap_plan 10
-dmesg_mark
+dmesg_mark module_test
 
 # Start from an unloaded module, whatever ran before.
 holefs_unload 2>/dev/null
