@@ -51,7 +51,12 @@ impl BlockMap {
 
     /// Makes sure `index` has a block, reserving space for it.  Returns
     /// `ENOSPC` when the store is full, `ENOMEM` when memory is.
-    pub(crate) fn ensure(&mut self, index: u64, pool: &BlockPool, stats: &Stats) -> Result<&mut Block> {
+    pub(crate) fn ensure(
+        &mut self,
+        index: u64,
+        pool: &BlockPool,
+        stats: &Stats,
+    ) -> Result<&mut Block> {
         if self.blocks.get(&index).is_none() {
             if !pool.try_reserve(1) {
                 return Err(ENOSPC);
@@ -64,8 +69,11 @@ impl BlockMap {
     /// Allocates a zeroed block for `index`, whose space is already reserved;
     /// on failure the reservation is returned to the pool.
     fn insert_reserved(&mut self, index: u64, pool: &BlockPool, stats: &Stats) -> Result {
-        let inserted = Block::new_zeroed()
-            .and_then(|block| Ok(self.blocks.try_create_and_insert(index, block, GFP_KERNEL)?));
+        let inserted = Block::new_zeroed().and_then(|block| {
+            Ok(self
+                .blocks
+                .try_create_and_insert(index, block, GFP_KERNEL)?)
+        });
         match inserted {
             Ok(_) => {
                 self.count += 1;

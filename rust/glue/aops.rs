@@ -235,8 +235,10 @@ pub(crate) unsafe fn zero_folio_tail(mapping: *mut b::address_space, size: u64) 
     }
     // SAFETY: per the contract; the folio is locked while zeroed.
     unsafe {
-        let Ok(folio) = check_ptr(b::holefs_filemap_get_folio(mapping, (size / PAGE_SIZE) as _))
-        else {
+        let Ok(folio) = check_ptr(b::holefs_filemap_get_folio(
+            mapping,
+            (size / PAGE_SIZE) as _,
+        )) else {
             return;
         };
         b::holefs_folio_lock(folio);

@@ -2,7 +2,7 @@
 
 //! One backing-store block: a kernel page owned by the block map.
 
-use kernel::alloc::flags::{GFP_KERNEL, __GFP_ZERO};
+use kernel::alloc::flags::{__GFP_ZERO, GFP_KERNEL};
 use kernel::page::{Page, PAGE_SIZE};
 use kernel::prelude::*;
 

@@ -42,14 +42,13 @@ const fn string_param(name: &'static CStr, opt: u8) -> b::fs_parameter_spec {
     }
 }
 
-static CONTEXT_OPS: StaticTable<b::fs_context_operations> =
-    StaticTable(b::fs_context_operations {
-        free: Some(fc_free),
-        parse_param: Some(fc_parse_param),
-        get_tree: Some(fc_get_tree),
-        reconfigure: Some(fc_reconfigure),
-        ..zeroed()
-    });
+static CONTEXT_OPS: StaticTable<b::fs_context_operations> = StaticTable(b::fs_context_operations {
+    free: Some(fc_free),
+    parse_param: Some(fc_parse_param),
+    get_tree: Some(fc_get_tree),
+    reconfigure: Some(fc_reconfigure),
+    ..zeroed()
+});
 
 /// The registered filesystem type.
 ///
@@ -174,9 +173,7 @@ unsafe extern "C" fn fc_parse_param(fc: *mut b::fs_context, param: *mut b::fs_pa
     let mut result = b::fs_parse_result::default();
     // SAFETY: `fc` and `param` are valid for the call; `PARAMS` is a
     // terminated table.
-    let opt = unsafe {
-        b::__fs_parse(&mut (*fc).log, PARAMS.0.as_ptr(), param, &mut result)
-    };
+    let opt = unsafe { b::__fs_parse(&mut (*fc).log, PARAMS.0.as_ptr(), param, &mut result) };
     if opt < 0 {
         // -ENOPARAM lets the VFS handle "source" or report "Unknown
         // parameter" and fail with EINVAL.

@@ -245,7 +245,9 @@ unsafe extern "C" fn symlink(
     from_result(|| {
         // SAFETY: as for `mknod`; `target` is a NUL-terminated string.
         unsafe {
-            let len = core::ffi::CStr::from_ptr(target.cast()).to_bytes_with_nul().len();
+            let len = core::ffi::CStr::from_ptr(target.cast())
+                .to_bytes_with_nul()
+                .len();
             let inode = new_inode((*dir).i_sb, dir, b::S_IFLNK as b::umode_t | 0o777, 0)?;
             // The link body goes through the page cache and our
             // address_space operations like file data.

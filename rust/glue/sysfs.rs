@@ -77,19 +77,15 @@ static CLEAR_ATTR: StaticTable<b::kobj_attribute> = StaticTable(b::kobj_attribut
     store: Some(stats_clear_store),
 });
 
-static ATTRS: StaticTable<[*const b::attribute; 3]> = StaticTable([
-    &STATS_ATTR.0.attr,
-    &CLEAR_ATTR.0.attr,
-    ptr::null(),
-]);
+static ATTRS: StaticTable<[*const b::attribute; 3]> =
+    StaticTable([&STATS_ATTR.0.attr, &CLEAR_ATTR.0.attr, ptr::null()]);
 
 static GROUP: StaticTable<b::attribute_group> = StaticTable(b::attribute_group {
     attrs: ATTRS.0.as_ptr() as *mut *mut b::attribute,
     ..zeroed()
 });
 
-static GROUPS: StaticTable<[*const b::attribute_group; 2]> =
-    StaticTable([&GROUP.0, ptr::null()]);
+static GROUPS: StaticTable<[*const b::attribute_group; 2]> = StaticTable([&GROUP.0, ptr::null()]);
 
 static KTYPE: StaticTable<b::kobj_type> = StaticTable(b::kobj_type {
     release: Some(release),

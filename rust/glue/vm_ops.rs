@@ -178,7 +178,9 @@ unsafe extern "C" fn page_mkwrite(vmf: *mut b::vm_fault) -> VmFault {
             let index = b::holefs_folio_index(folio) as u64;
             let reserved = {
                 let mut map = info(inode).map.lock();
-                let r = map.ensure(index, &sbi.acct.pool, &sbi.acct.stats).map(|_| ());
+                let r = map
+                    .ensure(index, &sbi.acct.pool, &sbi.acct.stats)
+                    .map(|_| ());
                 set_i_blocks(inode, map.len());
                 r
             };
