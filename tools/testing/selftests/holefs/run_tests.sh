@@ -142,4 +142,6 @@ done
 
 echo "# skipped=$skipped"
 echo "HOLEFS-SUITE: passed=$passed failed=$failed"
+# Again as a kernel log record, which no other console output can split.
+echo "HOLEFS-SUITE: passed=$passed failed=$failed" 2>/dev/null >/dev/kmsg
 [ "$failed" -eq 0 ]
