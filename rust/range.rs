@@ -124,7 +124,7 @@ impl PageSpan {
                 len: (ps - (self.start & mask)) as usize,
             })
         };
-        let tail = (first != last && self.end & mask != 0).then(|| PagePart {
+        let tail = (first != last && self.end & mask != 0).then_some(PagePart {
             index: last,
             offset: 0,
             len: (self.end & mask) as usize,

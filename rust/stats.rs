@@ -70,9 +70,8 @@ pub(crate) struct Stats {
 impl Stats {
     /// All counters zero.
     pub(crate) const fn new() -> Self {
-        const ZERO: AtomicU64 = AtomicU64::new(0);
         Stats {
-            values: [ZERO; Counter::ALL.len()],
+            values: [const { AtomicU64::new(0) }; Counter::ALL.len()],
         }
     }
 
