@@ -70,12 +70,12 @@ impl BlockMap {
     /// on failure the reservation is returned to the pool.
     fn insert_reserved(&mut self, index: u64, pool: &BlockPool, stats: &Stats) -> Result {
         let inserted = Block::new_zeroed().and_then(|block| {
-            Ok(self
-                .blocks
-                .try_create_and_insert(index, block, GFP_KERNEL)?)
+            self.blocks
+                .try_create_and_insert(index, block, GFP_KERNEL)
+                .map(|_| ())
         });
         match inserted {
-            Ok(_) => {
+            Ok(()) => {
                 self.count += 1;
                 stats.inc(Counter::BlocksAllocated);
                 Ok(())

@@ -54,6 +54,13 @@ unsafe fn fill_folio(inode: *mut b::inode, folio: *mut b::folio) {
     }
 }
 
+/// Fills a locked folio from the store.
+///
+/// # Safety
+///
+/// Called only by the kernel through `address_space_operations` (`->read_folio`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn read_folio(_file: *mut b::file, folio: *mut b::folio) -> c_int {
     // SAFETY: the VFS passes a locked folio of one of our mappings.
     unsafe {
@@ -65,6 +72,13 @@ unsafe extern "C" fn read_folio(_file: *mut b::file, folio: *mut b::folio) -> c_
     0
 }
 
+/// Fills the folios of a readahead batch from the store.
+///
+/// # Safety
+///
+/// Called only by the kernel through `address_space_operations` (`->readahead`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn readahead(rac: *mut kernel::bindings::readahead_control) {
     let rac = rac.cast::<b::readahead_control>();
     // SAFETY: `rac` is valid; `readahead_folio` returns locked folios of the
@@ -131,6 +145,13 @@ unsafe fn write_folio(inode: *mut b::inode, folio: *mut b::folio) -> Result {
     }
 }
 
+/// Copies dirty folios to the store.
+///
+/// # Safety
+///
+/// Called only by the kernel through `address_space_operations` (`->writepages`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn writepages(
     mapping: *mut b::address_space,
     wbc: *mut b::writeback_control,
@@ -155,6 +176,13 @@ unsafe extern "C" fn writepages(
     error
 }
 
+/// Reserves the block and prepares the folio for a buffered write.
+///
+/// # Safety
+///
+/// Called only by the kernel through `address_space_operations` (`->write_begin`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn write_begin(
     _file: *mut b::file,
     mapping: *mut b::address_space,
@@ -187,6 +215,13 @@ unsafe extern "C" fn write_begin(
     })
 }
 
+/// Completes a buffered write: size, dirty bit, folio release.
+///
+/// # Safety
+///
+/// Called only by the kernel through `address_space_operations` (`->write_end`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn write_end(
     _file: *mut b::file,
     mapping: *mut b::address_space,

@@ -17,7 +17,9 @@
     dead_code,
     unreachable_pub,
     missing_docs,
-    clippy::all
+    clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    clippy::missing_safety_doc
 )]
 
 pub(crate) use kernel::bindings::*;

@@ -31,6 +31,13 @@ pub(crate) static FILE_OPS: StaticTable<b::file_operations> = StaticTable(b::fil
 const SEEK_DATA: c_int = 3;
 const SEEK_HOLE: c_int = 4;
 
+/// `SEEK_DATA`/`SEEK_HOLE` from the block map; the rest is generic.
+///
+/// # Safety
+///
+/// Called only by the kernel through `file_operations` (`->llseek`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn llseek(file: *mut b::file, offset: b::loff_t, whence: c_int) -> b::loff_t {
     if whence != SEEK_DATA && whence != SEEK_HOLE {
         // SAFETY: forwarding the VFS's arguments.
@@ -61,6 +68,13 @@ unsafe extern "C" fn llseek(file: *mut b::file, offset: b::loff_t, whence: c_int
     }
 }
 
+/// Writes back and waits for a range.
+///
+/// # Safety
+///
+/// Called only by the kernel through `file_operations` (`->fsync`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn fsync(
     file: *mut b::file,
     start: b::loff_t,
@@ -73,6 +87,13 @@ unsafe extern "C" fn fsync(
     unsafe { b::file_write_and_wait_range(file, start, end) }
 }
 
+/// Installs the vm_operations of the mount's policy.
+///
+/// # Safety
+///
+/// Called only by the kernel through `file_operations` (`->mmap`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn mmap(file: *mut b::file, vma: *mut b::vm_area_struct) -> c_int {
     // SAFETY: `file` is an open holefs file and `vma` the mapping being set
     // up, which we may modify; the tables are static.
@@ -87,6 +108,13 @@ unsafe extern "C" fn mmap(file: *mut b::file, vma: *mut b::vm_area_struct) -> c_
     0
 }
 
+/// Punch hole, zero range and preallocation.
+///
+/// # Safety
+///
+/// Called only by the kernel through `file_operations` (`->fallocate`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn fallocate(
     file: *mut b::file,
     mode: c_int,

@@ -143,6 +143,13 @@ unsafe fn log_error(fc: *mut b::fs_context, key: &str, msg: &str, value: *const 
     };
 }
 
+/// Sets up a mount's option parsing.
+///
+/// # Safety
+///
+/// Called only by the kernel through `file_system_type` (`->init_fs_context`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn init_fs_context(fc: *mut kernel::bindings::fs_context) -> c_int {
     let fc = fc_full(fc);
     from_result(|| {
@@ -157,6 +164,13 @@ unsafe extern "C" fn init_fs_context(fc: *mut kernel::bindings::fs_context) -> c
     })
 }
 
+/// Frees the parsed options.
+///
+/// # Safety
+///
+/// Called only by the kernel through `fs_context_operations` (`->free`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn fc_free(fc: *mut b::fs_context) {
     // SAFETY: `fs_private` is null or the `KBox<MountConfig>` made in
     // `init_fs_context`, freed only here.
@@ -169,6 +183,13 @@ unsafe extern "C" fn fc_free(fc: *mut b::fs_context) {
     }
 }
 
+/// Parses one mount option.
+///
+/// # Safety
+///
+/// Called only by the kernel through `fs_context_operations` (`->parse_param`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn fc_parse_param(fc: *mut b::fs_context, param: *mut b::fs_parameter) -> c_int {
     let mut result = b::fs_parse_result::default();
     // SAFETY: `fc` and `param` are valid for the call; `PARAMS` is a
@@ -212,11 +233,25 @@ unsafe extern "C" fn fc_parse_param(fc: *mut b::fs_context, param: *mut b::fs_pa
     }
 }
 
+/// Creates the superblock.
+///
+/// # Safety
+///
+/// Called only by the kernel through `fs_context_operations` (`->get_tree`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn fc_get_tree(fc: *mut b::fs_context) -> c_int {
     // SAFETY: `fc` is valid; `fill_super` matches the expected signature.
     unsafe { b::get_tree_nodev(fc, Some(fill_super)) }
 }
 
+/// Remount: syncs, keeps the options.
+///
+/// # Safety
+///
+/// Called only by the kernel through `fs_context_operations` (`->reconfigure`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn fc_reconfigure(fc: *mut b::fs_context) -> c_int {
     // Remount keeps the policies and the size the filesystem was mounted
     // with: they are properties of the experiment, not tunables.
@@ -224,6 +259,13 @@ unsafe extern "C" fn fc_reconfigure(fc: *mut b::fs_context) -> c_int {
     unsafe { b::sync_filesystem((*(*fc).root).d_sb) }
 }
 
+/// Initialises a new superblock.
+///
+/// # Safety
+///
+/// Called only by the kernel through `get_tree_nodev()` (`->fill_super`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn fill_super(sb: *mut b::super_block, fc: *mut b::fs_context) -> c_int {
     from_result(|| {
         // SAFETY: `fs_private` is the context's `MountConfig`.
@@ -264,6 +306,13 @@ unsafe extern "C" fn fill_super(sb: *mut b::super_block, fc: *mut b::fs_context)
     })
 }
 
+/// Tears a superblock down and frees its state.
+///
+/// # Safety
+///
+/// Called only by the kernel through `file_system_type` (`->kill_sb`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn kill_sb(sb: *mut b::super_block) {
     // SAFETY: `sb` is being shut down: `kill_litter_super` drops the
     // dentries pinned by `mknod` and evicts every inode (which frees their

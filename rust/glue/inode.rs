@@ -151,6 +151,12 @@ pub(crate) unsafe fn new_inode(
 }
 
 /// `super_operations.evict_inode`: drop the page cache, then the blocks.
+///
+/// # Safety
+///
+/// Called only by the kernel through `super_operations` (`->evict_inode`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 pub(crate) unsafe extern "C" fn evict_inode(inode: *mut b::inode) {
     // SAFETY: the VFS evicts a holefs inode that has no other users.
     unsafe {
@@ -199,6 +205,13 @@ unsafe fn touch_dir(dir: *mut b::inode) {
     unsafe { b::holefs_inode_touch(dir) };
 }
 
+/// Creates an inode of any type.
+///
+/// # Safety
+///
+/// Called only by the kernel through `inode_operations` (`->mknod`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn mknod(
     _idmap: *mut b::mnt_idmap,
     dir: *mut b::inode,
@@ -210,6 +223,13 @@ unsafe extern "C" fn mknod(
     from_result(|| unsafe { instantiate(dir, dentry, mode, dev) }.map(|_| 0))
 }
 
+/// Creates a regular file.
+///
+/// # Safety
+///
+/// Called only by the kernel through `inode_operations` (`->create`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn create(
     idmap: *mut b::mnt_idmap,
     dir: *mut b::inode,
@@ -221,6 +241,13 @@ unsafe extern "C" fn create(
     unsafe { mknod(idmap, dir, dentry, mode | b::S_IFREG as b::umode_t, 0) }
 }
 
+/// Creates a directory.
+///
+/// # Safety
+///
+/// Called only by the kernel through `inode_operations` (`->mkdir`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn mkdir(
     idmap: *mut b::mnt_idmap,
     dir: *mut b::inode,
@@ -236,6 +263,13 @@ unsafe extern "C" fn mkdir(
     ret
 }
 
+/// Creates a symlink whose body lives in the page cache.
+///
+/// # Safety
+///
+/// Called only by the kernel through `inode_operations` (`->symlink`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn symlink(
     _idmap: *mut b::mnt_idmap,
     dir: *mut b::inode,
@@ -263,6 +297,13 @@ unsafe extern "C" fn symlink(
     })
 }
 
+/// Reports attributes, `st_blocks` from the block map.
+///
+/// # Safety
+///
+/// Called only by the kernel through `inode_operations` (`->getattr`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn getattr(
     idmap: *mut b::mnt_idmap,
     path: *const b::path,
@@ -279,6 +320,13 @@ unsafe extern "C" fn getattr(
     0
 }
 
+/// Changes attributes, including the size.
+///
+/// # Safety
+///
+/// Called only by the kernel through `inode_operations` (`->setattr`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn setattr(
     idmap: *mut b::mnt_idmap,
     dentry: *mut b::dentry,

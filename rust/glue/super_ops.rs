@@ -85,6 +85,13 @@ pub(crate) static SUPER_OPS: StaticTable<b::super_operations> = StaticTable(b::s
     ..zeroed()
 });
 
+/// Reports the store's capacity and free blocks.
+///
+/// # Safety
+///
+/// Called only by the kernel through `super_operations` (`->statfs`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn statfs(dentry: *mut b::dentry, buf: *mut kernel::bindings::kstatfs) -> c_int {
     let buf = buf.cast::<b::kstatfs>();
     // SAFETY: `dentry` belongs to a mounted holefs; `buf` is valid for
@@ -123,6 +130,13 @@ impl Write for LineBuf {
     }
 }
 
+/// Prints the mount options for /proc/mounts.
+///
+/// # Safety
+///
+/// Called only by the kernel through `super_operations` (`->show_options`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn show_options(m: *mut b::seq_file, root: *mut b::dentry) -> c_int {
     // SAFETY: `root` is the root of a mounted holefs.
     let info = unsafe { SbInfo::of((*root).d_sb) };

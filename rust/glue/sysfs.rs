@@ -57,6 +57,9 @@ struct StatsKobj {
     acct: Arc<Accounting>,
 }
 
+// `struct attribute` has lockdep fields only with CONFIG_DEBUG_LOCK_ALLOC,
+// so the `..zeroed()` below is needed on the debug kernel alone.
+#[allow(clippy::needless_update)]
 static STATS_ATTR: StaticTable<b::kobj_attribute> = StaticTable(b::kobj_attribute {
     attr: b::attribute {
         name: c"stats".as_ptr().cast(),
@@ -67,6 +70,7 @@ static STATS_ATTR: StaticTable<b::kobj_attribute> = StaticTable(b::kobj_attribut
     store: None,
 });
 
+#[allow(clippy::needless_update)]
 static CLEAR_ATTR: StaticTable<b::kobj_attribute> = StaticTable(b::kobj_attribute {
     attr: b::attribute {
         name: c"stats_clear".as_ptr().cast(),
@@ -94,6 +98,13 @@ static KTYPE: StaticTable<b::kobj_type> = StaticTable(b::kobj_type {
     ..zeroed()
 });
 
+/// Frees a mount's sysfs object.
+///
+/// # Safety
+///
+/// Called only by the kernel through `kobj_type` (`->release`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn release(kobj: *mut b::kobject) {
     // SAFETY: by the `StatsKobj` invariant `kobj` is the first field of a
     // leaked `KBox<StatsKobj>`; this is its last reference.
@@ -131,6 +142,13 @@ unsafe fn emit(buf: *mut c_char, at: &mut c_int, name: &str, value: u64) {
     *at += n;
 }
 
+/// Prints the counters.
+///
+/// # Safety
+///
+/// Called only by the kernel through `kobj_attribute` (`->show`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn stats_show(
     kobj: *mut b::kobject,
     _attr: *mut b::kobj_attribute,
@@ -151,6 +169,13 @@ unsafe extern "C" fn stats_show(
     }
 }
 
+/// Zeroes the event counters.
+///
+/// # Safety
+///
+/// Called only by the kernel through `kobj_attribute` (`->store`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn stats_clear_store(
     kobj: *mut b::kobject,
     _attr: *mut b::kobj_attribute,

@@ -47,6 +47,13 @@ unsafe fn fault_target(vmf: *mut b::vm_fault) -> (*mut b::file, *mut b::inode) {
     }
 }
 
+/// The slow fault path, per the fault policy.
+///
+/// # Safety
+///
+/// Called only by the kernel through `vm_operations_struct` (`->fault`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn fault(vmf: *mut b::vm_fault) -> VmFault {
     // SAFETY: called by the mm for a fault on one of our mappings.
     unsafe {
@@ -108,6 +115,13 @@ unsafe fn unlocked_fault(vmf: *mut b::vm_fault) -> VmFault {
     }
 }
 
+/// Fault-around, per the map_pages policy.
+///
+/// # Safety
+///
+/// Called only by the kernel through `vm_operations_struct` (`->map_pages`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn map_pages(
     vmf: *mut b::vm_fault,
     start: kernel::ffi::c_ulong,
@@ -150,6 +164,13 @@ unsafe extern "C" fn map_pages(
     }
 }
 
+/// Makes a mapped page writable: reserves its block.
+///
+/// # Safety
+///
+/// Called only by the kernel through `vm_operations_struct` (`->page_mkwrite`), with arguments
+/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
+/// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn page_mkwrite(vmf: *mut b::vm_fault) -> VmFault {
     // SAFETY: called by the mm for a write fault on a page of our mapping;
     // lock order: sb_start_pagefault -> invalidate_lock (shared) -> folio
