@@ -8,8 +8,9 @@
 //!
 //! * FILL: the controller pwrites the range with stamps (writer 1, sequence
 //!   r, word index), which are never zero.  On every other round it also
-//!   does fdatasync + POSIX_FADV_DONTNEED (not in map-pages-hot) so that the
-//!   data is read back from the backing store, and on some rounds it
+//!   does fdatasync + POSIX_FADV_DONTNEED so that the data is read back
+//!   from the backing store (map-pages-hot: fdatasync on every round, the
+//!   folios stay cached), and on some rounds it
 //!   pre-faults the range through the shared mapping.  Workers wait.
 //! * RACE: workers fault (or read, or write) over the range in loops while
 //!   the controller punches a hole over all of it (truncate: cuts the file
@@ -535,9 +536,15 @@ impl Race<'_> {
             b.copy_from_slice(&stamp::encode(stamp::FILLER, round as u32, i as u64).to_ne_bytes());
         }
         self.file.write_all_at(buf, 0)?;
-        if self.sc != Scenario::MapPagesHot && round % 2 == 1 {
-            // Cold round: the data must come back from the store.
+        // The store must hold the pattern, or a fault that reads it back
+        // during the punch finds zeros.  map-pages-hot keeps the folios
+        // (clean, uptodate) in the cache; the others drop them on odd
+        // rounds so the data must come back from the store.
+        let hot = self.sc == Scenario::MapPagesHot;
+        if hot || round % 2 == 1 {
             self.file.sync_data()?;
+        }
+        if !hot && round % 2 == 1 {
             sys::fadvise_dontneed(&self.file, self.cfg.size)?;
         }
         if (round >> 1) & 1 == 1 {

@@ -15,8 +15,9 @@
  *   FILL      the controller (the test thread, "thread 1") pwrites the
  *             range with stamps (writer 1, sequence r, word index), which
  *             are never zero; on every other round it also does fdatasync +
- *             POSIX_FADV_DONTNEED so the data is read back from the store,
- *             and on some rounds it pre-faults the range.  Workers wait.
+ *             POSIX_FADV_DONTNEED so the data is read back from the store
+ *             (map-pages-hot: fdatasync on every round, the folios stay
+ *             cached), and on some rounds it pre-faults the range.
  *   RACE      workers fault (or read, or write) over the range in loops
  *             while the controller punches a hole over all of it (or
  *             truncates down and back up).  After the punch returns, the
@@ -658,10 +659,17 @@ static void fill_range(struct race *r, long round)
 		}
 		off += n;
 	}
-	if (r->sc != SC_MAP_PAGES_HOT && (round & 1)) {
-		/* Cold round: the data must come back from the store. */
+	/*
+	 * The store must hold the pattern, or a fault that reads it back
+	 * during the punch finds zeros.  map-pages-hot keeps the folios
+	 * (clean, uptodate) in the cache; the others drop them on odd
+	 * rounds so the data must come back from the store.
+	 */
+	if (r->sc == SC_MAP_PAGES_HOT || (round & 1)) {
 		if (fdatasync(r->fd))
 			race_error(r, "fdatasync");
+	}
+	if (r->sc != SC_MAP_PAGES_HOT && (round & 1)) {
 		errno = posix_fadvise(r->fd, 0, r->cfg.size,
 				      POSIX_FADV_DONTNEED);
 		if (errno)
