@@ -70,7 +70,7 @@ static FS_TYPE: FsType = FsType(UnsafeCell::new(b::file_system_type {
 
 /// Keeps `holefs` registered (and `/sys/fs/holefs` present) while alive.
 pub(crate) struct Registration {
-    sysfs: super::sysfs::SysfsRoot,
+    _sysfs: super::sysfs::SysfsRoot,
 }
 
 impl Registration {
@@ -87,7 +87,7 @@ impl Registration {
         // SAFETY: `fs` points to a fully initialised, static
         // `file_system_type`.
         kernel::error::to_result(unsafe { b::register_filesystem(fs) })?;
-        Ok(Registration { sysfs })
+        Ok(Registration { _sysfs: sysfs })
     }
 }
 
@@ -96,7 +96,7 @@ impl Drop for Registration {
         // SAFETY: registered in `new`; the module cannot be unloaded (and so
         // this cannot run) while a holefs superblock exists.
         unsafe { b::unregister_filesystem(FS_TYPE.0.get()) };
-        let _ = &self.sysfs;
+        // `sysfs` is dropped after this, removing /sys/fs/holefs last.
     }
 }
 
