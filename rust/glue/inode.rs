@@ -375,6 +375,11 @@ pub(crate) unsafe fn truncate(inode: *mut b::inode, new_size: u64) {
         }
         b::truncate_setsize(inode, new_size as b::loff_t);
         if new_size < old_size {
+            if sbi.config.punch_delay_us != 0 {
+                // The same window as in a punch: the cache is dropped, the
+                // blocks are not freed yet.
+                b::holefs_fsleep(sbi.config.punch_delay_us as _);
+            }
             let mut map = info.map.lock();
             map.remove_range(pages_for(new_size, PAGE_SHIFT)..u64::MAX, &sbi.acct.pool);
             let tail = (new_size % PAGE_SIZE) as usize;
