@@ -19,8 +19,9 @@
 # "not ok", or prints no test point, or runs past $HOLEFS_TEST_TIMEOUT
 # seconds (default 900) counts as one failed point.  The last line is
 #	HOLEFS-SUITE: passed=N failed=M
-# (skipped points are in neither number; a "# skipped=K" line before it
-# counts them).  Exit status 0 if nothing failed.
+# (skipped points and "# TODO" points, known failures, are in neither
+# number; a "# skipped=K todo=T" line before it counts them).  Exit status
+# 0 if nothing failed.
 
 here=$(cd "$(dirname "$0")" && pwd)
 HOLEFS_DIR=${HOLEFS_DIR:-$(dirname "$here")}
@@ -32,6 +33,7 @@ export HOLEFS_DIR
 passed=0
 failed=0
 skipped=0
+todo=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -70,6 +72,12 @@ fixture_up() {
 }
 
 fixture_down() {
+	# Retry: a test's last processes may still be exiting.
+	for _try in 1 2 3 4 5; do
+		holefs_mounted "$HOLEFS_MNT" || break
+		umount "$HOLEFS_MNT" 2>/dev/null && break
+		sleep 1
+	done
 	holefs_mounted "$HOLEFS_MNT" && umount "$HOLEFS_MNT"
 	holefs_unload
 }
@@ -102,6 +110,10 @@ run_one() {
 		failed=$((failed + 1))
 		return
 	fi
+	# Change directory inside the timeout: busybox timeout leaves a watcher
+	# process behind for up to a second, which must not pin the mount.
+	# shellcheck disable=SC2016 # expanded by that inner sh
+	set -- sh -c 'cd "$1" || exit 1; shift; exec "$@"' sh "$cwd" "$@"
 	if command -v timeout >/dev/null 2>&1; then
 		set -- timeout "$HOLEFS_TEST_TIMEOUT" "$@"
 	fi
@@ -109,25 +121,31 @@ run_one() {
 	echo "# ==== $name"
 	start=$(date +%s)
 	# The status travels through a file: POSIX sh has no pipefail.
-	{ (cd "$cwd" && "$@" 2>&1); echo $? >"$tmp/rc"; } | tee "$tmp/out"
+	{ (cd /tmp && "$@" 2>&1); echo $? >"$tmp/rc"; } | tee "$tmp/out"
 	rc=$(cat "$tmp/rc")
 	[ $fixture -eq 0 ] || fixture_down 2>&1 | sed 's/^/# /'
 	# Points at the start of a line; indented ones are nested subtests.
+	# "# TODO" points (known failures) count in neither number.
 	p=$(grep -cE '^ok ' "$tmp/out")
 	s=$(grep -cE '^ok .*# *(SKIP|skip)' "$tmp/out")
 	f=$(grep -cE '^not ok ' "$tmp/out")
-	p=$((p - s))
+	td=$(grep -cE '^ok .*# *TODO' "$tmp/out")
+	tf=$(grep -cE '^not ok .*# *TODO' "$tmp/out")
+	p=$((p - s - td))
+	f=$((f - tf))
+	td=$((td + tf))
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - $name exited with status $rc"
 		f=1
-	elif [ $((p + s + f)) -eq 0 ]; then
+	elif [ $((p + s + f + td)) -eq 0 ]; then
 		echo "not ok - $name printed no test point"
 		f=1
 	fi
-	echo "# ==== $name: passed=$p failed=$f skipped=$s status=$rc ($(($(date +%s) - start))s)"
+	echo "# ==== $name: passed=$p failed=$f skipped=$s todo=$td status=$rc ($(($(date +%s) - start))s)"
 	passed=$((passed + p))
 	failed=$((failed + f))
 	skipped=$((skipped + s))
+	todo=$((todo + td))
 }
 
 if [ $# -eq 0 ]; then
@@ -140,7 +158,7 @@ for t in $tests; do
 	run_one "$t"
 done
 
-echo "# skipped=$skipped"
+echo "# skipped=$skipped todo=$todo"
 echo "HOLEFS-SUITE: passed=$passed failed=$failed"
 # Again as a kernel log record, which no other console output can split.
 echo "HOLEFS-SUITE: passed=$passed failed=$failed" 2>/dev/null >/dev/kmsg
