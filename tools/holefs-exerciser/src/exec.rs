@@ -59,6 +59,8 @@ pub struct Stats {
     /// Operations that got ENOSPC (or SIGBUS for a store) and were checked
     /// to have changed nothing (or only what they report).
     pub enospc: u64,
+    /// Of those, stores through a mapping that got SIGBUS.
+    pub sigbus: u64,
     /// mmap operations on an empty file: nothing to do.
     pub skipped: u64,
     pub unsupported: u64,
@@ -416,6 +418,7 @@ impl Runner<'_> {
                 });
                 if !faults.is_empty() {
                     self.stats.enospc += 1;
+                    self.stats.sigbus += 1;
                     return self.verify(f, "after SIGBUS from a store");
                 }
             }

@@ -75,12 +75,13 @@ fn summary(result: &str, seed: &str, cfg: &Config, env: &Env, total: usize, o: &
         o.stats.done as f64 * 1000.0 / ms as f64
     };
     format!(
-        "{NAME}: result={result} seed={seed} ops={}/{total} files={} max_size={} elapsed_ms={ms} ops_per_s={rate:.0} divergences={} enospc={} skipped={} unsupported={} {}",
+        "{NAME}: result={result} seed={seed} ops={}/{total} files={} max_size={} elapsed_ms={ms} ops_per_s={rate:.0} divergences={} enospc={} sigbus={} skipped={} unsupported={} {}",
         o.stats.done,
         env.files,
         cfg.max_size,
         u8::from(matches!(o.verdict, Verdict::Divergence { .. })),
         o.stats.enospc,
+        o.stats.sigbus,
         o.stats.skipped,
         o.stats.unsupported,
         counts(o)
@@ -227,8 +228,12 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
                 "{NAME}: DIVERGENCE seed={seed_text} op={op}: {}: {msg}",
                 ops[*op]
             );
+            let source = match &cfg.replay {
+                Some(p) => format!("--replay {}", p.display()),
+                None => format!("--seed {seed_text}"),
+            };
             println!(
-                "{NAME}: the last {} ops{} up to it (replay: {NAME} --dir DIR --seed {seed_text} --until {op} [same options]):",
+                "{NAME}: the last {} ops{} up to it (replay: {NAME} --dir DIR {source} --until {op} [same options]):",
                 cfg.log_ops,
                 f.map_or(String::new(), |f| format!(" of f={f} and global")),
             );
