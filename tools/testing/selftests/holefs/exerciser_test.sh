@@ -68,6 +68,9 @@ exercise() {
 	else
 		printf '%s\n' "$_out" | sed 's/^/#   /'
 	fi
+	# Which paths the run went through (map_pages_calls, fault_calls, ...).
+	_stats=$(holefs_stats_dir "$mnt") &&
+		diag "counters: $(grep -v '^blocks_' "$_stats/stats" | tr ' \n' '= ')"
 	_used=$(holefs_stat blocks_used "$mnt")
 	if [ "$_used" = 0 ]; then
 		tap_ok "$_desc: no block in use afterwards"
