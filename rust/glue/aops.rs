@@ -197,6 +197,15 @@ unsafe extern "C" fn write_begin(
             let inode = (*mapping).host;
             let sbi = sb_info(inode);
             let index = pos as u64 / PAGE_SIZE;
+            let size = b::holefs_i_size_read(inode) as u64;
+            if pos as u64 > size {
+                // The write extends the file past its EOF page: bytes an
+                // mmap store left past EOF there become file data and must
+                // read as zeros.  (pagecache_isize_extended() does nothing
+                // when the block size is PAGE_SIZE.)  Before the write's own
+                // folio is locked, which may be the same one.
+                zero_folio_tail(mapping, size);
+            }
             {
                 // Reserve the block now: ENOSPC must reach the writer, not
                 // writeback.
