@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The benchmark phases (Documentation/bench.rst):
+//!
+//! - p1: warm-cache mmap read faults, fresh mapping per repetition;
+//! - p2: the same after drop_caches (readahead + read_folio);
+//! - p3: p1 under a concurrent punch load on another range of the file;
+//! - p4: hole-punch latency while two threads fault the file;
+//! - p5: buffered 4 KiB pread/pwrite, sequential and random.
+//!
+//! Each case prints one `HOLEFS-BENCH: {json}` record with the raw
+//! per-repetition values; scripts/bench-report takes medians and ratios.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::json::J;
+use crate::sys::{self, Counters, Mapping, PAGE};
+
+const MIB: u64 = 1 << 20;
+
+/// The holefs counters reported per 1000 pages touched.
+const COUNTERS: [&str; 6] = [
+    "fault_calls",
+    "map_pages_calls",
+    "map_pages_pages",
+    "map_pages_trylock_failed",
+    "read_folio",
+    "readahead_folios",
+];
+
+pub struct Config {
+    pub dir: PathBuf,
+    pub fs: String,
+    /// Bytes of the faulted file.
+    pub size: u64,
+    pub reps: usize,
+    pub phases: Vec<String>,
+    /// Bytes of the range the p3 punch load rewrites and punches.
+    pub load_len: u64,
+    /// p4: punch sizes and the number of punches of each.
+    pub punch_small: u64,
+    pub punch_small_n: usize,
+    pub punch_large: u64,
+    pub punch_large_n: usize,
+    /// Bytes of the p5 file.
+    pub p5_size: u64,
+}
+
+pub struct Bench {
+    cfg: Config,
+    file: File,
+    counters: Counters,
+}
+
+/// One repetition of a fault case.
+#[derive(Default)]
+struct FaultRep {
+    secs: f64,
+    pages: u64,
+    counters: BTreeMap<String, u64>,
+    minflt: u64,
+    majflt: u64,
+    resident_pct: Option<f64>,
+    punches: Option<u64>,
+}
+
+fn emit(fields: Vec<(&str, J)>) {
+    let obj = J::Obj(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    );
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "HOLEFS-BENCH: {obj}");
+    let _ = out.flush();
+}
+
+fn pattern(seed: u64) -> Vec<u8> {
+    // Non-zero bytes, different per page, so a hole would be noticed.
+    (0..MIB as usize)
+        .map(|i| (((i / PAGE) as u64 + seed) % 251 + 1) as u8)
+        .collect()
+}
+
+/// Writes `len` bytes of pattern at `off` in 1 MiB pwrites.
+fn fill(file: &File, off: u64, len: u64, buf: &[u8]) -> io::Result<()> {
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(buf.len() as u64) as usize;
+        file.write_all_at(&buf[..n], off + done)?;
+        done += n as u64;
+    }
+    Ok(())
+}
+
+/// xorshift64*: reproducible random page numbers.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// The punch load of p3: rewrite and punch `[off, off + len)` until told to
+/// stop.
+struct PunchLoad<'a> {
+    file: &'a File,
+    off: u64,
+    len: u64,
+    stop: AtomicBool,
+    punches: AtomicU64,
+}
+
+impl PunchLoad<'_> {
+    fn run(&self) -> io::Result<()> {
+        let buf = pattern(7);
+        while !self.stop.load(Ordering::Relaxed) {
+            fill(self.file, self.off, self.len, &buf)?;
+            sys::punch(self.file, self.off, self.len)?;
+            self.punches.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+impl Bench {
+    pub fn new(cfg: Config) -> io::Result<Self> {
+        let path = cfg.dir.join("bench.dat");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)?;
+        let counters = Counters::for_dir(&cfg.dir);
+        Ok(Bench {
+            cfg,
+            file,
+            counters,
+        })
+    }
+
+    fn phase(&self, p: &str) -> bool {
+        self.cfg.phases.iter().any(|x| x == p)
+    }
+
+    pub fn run(&self) -> io::Result<()> {
+        let cfg = &self.cfg;
+        let t = Instant::now();
+        // The faulted file plus, behind it, the p3 punch-load range.
+        fill(&self.file, 0, cfg.size + cfg.load_len, &pattern(1))?;
+        self.file.sync_all()?;
+        let create_s = t.elapsed().as_secs_f64();
+        emit(vec![
+            ("fs", J::s(&cfg.fs)),
+            ("phase", J::s("setup")),
+            ("size", J::Int(cfg.size)),
+            ("reps", J::Int(cfg.reps as u64)),
+            (
+                "holefs_counters",
+                J::Int(u64::from(self.counters.available())),
+            ),
+            ("create_s", J::Num(create_s)),
+        ]);
+        // Warm up: everything mapped once, so p1 finds the cache full.
+        let m = Mapping::new(&self.file, cfg.size as usize)?;
+        m.touch(0..m.pages());
+        drop(m);
+
+        if self.phase("p1") {
+            self.fault_case("p1", "t1", 1, false, false, false)?;
+            self.fault_case("p1", "t2_own", 2, false, false, false)?;
+            self.fault_case("p1", "t2_shared", 2, true, false, false)?;
+        }
+        if self.phase("p3") {
+            self.fault_case("p3", "t1_punch", 1, false, false, true)?;
+            self.fault_case("p3", "t2_punch", 2, false, false, true)?;
+        }
+        if self.phase("p2") {
+            self.fault_case("p2", "t1", 1, false, true, false)?;
+            self.fault_case("p2", "t2_own", 2, false, true, false)?;
+            self.fault_case("p2", "t2_shared", 2, true, true, false)?;
+        }
+        if self.phase("p4") {
+            self.punch_latency("punch_small", cfg.punch_small, cfg.punch_small_n)?;
+            self.punch_latency("punch_large", cfg.punch_large, cfg.punch_large_n)?;
+        }
+        if self.phase("p5") {
+            self.buffered()?;
+        }
+        Ok(())
+    }
+
+    /// One fault case: `threads` threads touch every page of the file
+    /// (`shared`: one mapping, each thread its share of the pages; else a
+    /// mapping per thread, each thread all pages), fresh mappings each
+    /// repetition; `cold`: after drop_caches; `load`: with a punch load.
+    fn fault_case(
+        &self,
+        phase: &str,
+        case: &str,
+        threads: usize,
+        shared: bool,
+        cold: bool,
+        load: bool,
+    ) -> io::Result<()> {
+        // One repetition first, not counted: TCG translates the code paths
+        // on first use, and the first pass also settles the page tables.
+        self.fault_rep(threads, shared, cold, load)?;
+        let mut reps = Vec::new();
+        for _ in 0..self.cfg.reps {
+            reps.push(self.fault_rep(threads, shared, cold, load)?);
+        }
+        let per1000 = |f: &dyn Fn(&FaultRep) -> u64| -> J {
+            J::nums(
+                &reps
+                    .iter()
+                    .map(|r| f(r) as f64 * 1000.0 / r.pages as f64)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let mut p1k: Vec<(String, J)> = vec![
+            ("minflt".into(), per1000(&|r| r.minflt)),
+            ("majflt".into(), per1000(&|r| r.majflt)),
+        ];
+        if self.counters.available() {
+            for c in COUNTERS {
+                p1k.push((c.into(), per1000(&|r| *r.counters.get(c).unwrap_or(&0))));
+            }
+        }
+        let mut fields = vec![
+            ("fs", J::s(&self.cfg.fs)),
+            ("phase", J::s(phase)),
+            ("case", J::s(case)),
+            ("threads", J::Int(threads as u64)),
+            ("mapping", J::s(if shared { "shared" } else { "own" })),
+            ("unit", J::s("pages/s")),
+            ("pages", J::Int(reps[0].pages)),
+            (
+                "values",
+                J::nums(
+                    &reps
+                        .iter()
+                        .map(|r| r.pages as f64 / r.secs)
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+            (
+                "secs",
+                J::nums(&reps.iter().map(|r| r.secs).collect::<Vec<_>>()),
+            ),
+            ("per_1000_pages", J::Obj(p1k)),
+        ];
+        if self.counters.available() {
+            fields.push((
+                "trylock_failed",
+                J::ints(
+                    &reps
+                        .iter()
+                        .map(|r| *r.counters.get("map_pages_trylock_failed").unwrap_or(&0))
+                        .collect::<Vec<_>>(),
+                ),
+            ));
+        }
+        if cold {
+            fields.push((
+                "resident_pct",
+                J::nums(
+                    &reps
+                        .iter()
+                        .map(|r| r.resident_pct.unwrap_or(0.0))
+                        .collect::<Vec<_>>(),
+                ),
+            ));
+        }
+        if load {
+            fields.push((
+                "punches",
+                J::ints(
+                    &reps
+                        .iter()
+                        .map(|r| r.punches.unwrap_or(0))
+                        .collect::<Vec<_>>(),
+                ),
+            ));
+            fields.push(("load_len", J::Int(self.cfg.load_len)));
+        }
+        emit(fields);
+        Ok(())
+    }
+
+    fn fault_rep(
+        &self,
+        threads: usize,
+        shared: bool,
+        cold: bool,
+        load: bool,
+    ) -> io::Result<FaultRep> {
+        let size = self.cfg.size as usize;
+        let npages = size / PAGE;
+        let mut rep = FaultRep::default();
+        if cold {
+            sys::drop_caches()?;
+            let m = Mapping::new(&self.file, size)?;
+            rep.resident_pct = Some(m.resident_pages()? as f64 * 100.0 / npages as f64);
+        }
+        let punch_load = PunchLoad {
+            file: &self.file,
+            off: self.cfg.size,
+            len: self.cfg.load_len,
+            stop: AtomicBool::new(false),
+            punches: AtomicU64::new(0),
+        };
+        std::thread::scope(|s| -> io::Result<()> {
+            let loader = load.then(|| s.spawn(|| punch_load.run()));
+            if load {
+                // Measure only once the load runs.
+                while punch_load.punches.load(Ordering::Relaxed) == 0 {
+                    if loader.as_ref().is_some_and(|h| h.is_finished()) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            let measured = self.timed_faults(threads, shared, &mut rep);
+            punch_load.stop.store(true, Ordering::Relaxed);
+            if let Some(h) = loader {
+                h.join().expect("punch thread panicked")?;
+                rep.punches = Some(punch_load.punches.load(Ordering::Relaxed));
+            }
+            measured
+        })?;
+        Ok(rep)
+    }
+
+    /// The timed part of a fault repetition.
+    fn timed_faults(&self, threads: usize, shared: bool, rep: &mut FaultRep) -> io::Result<()> {
+        let size = self.cfg.size as usize;
+        let npages = size / PAGE;
+        {
+            let before = self.counters.read();
+            let (min0, maj0) = sys::faults();
+            let t0 = Instant::now();
+            let common = if shared {
+                Some(Mapping::new(&self.file, size)?)
+            } else {
+                None
+            };
+            let mut touched = 0u64;
+            let mut own = Vec::new();
+            std::thread::scope(|s2| -> io::Result<()> {
+                let handles: Vec<_> = (0..threads)
+                    .map(|i| {
+                        let common = common.as_ref();
+                        let file = &self.file;
+                        s2.spawn(move || -> io::Result<(u64, Option<Mapping>)> {
+                            match common {
+                                Some(m) => {
+                                    let r = npages * i / threads..npages * (i + 1) / threads;
+                                    let n = r.len() as u64;
+                                    m.touch(r);
+                                    Ok((n, None))
+                                }
+                                None => {
+                                    let m = Mapping::new(file, size)?;
+                                    m.touch(0..npages);
+                                    Ok((npages as u64, Some(m)))
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    let (n, m) = h.join().expect("fault thread panicked")?;
+                    touched += n;
+                    own.extend(m);
+                }
+                Ok(())
+            })?;
+            rep.secs = t0.elapsed().as_secs_f64();
+            let (min1, maj1) = sys::faults();
+            let after = self.counters.read();
+            // Unmapped outside the timing.
+            drop(own);
+            drop(common);
+            rep.pages = touched;
+            rep.minflt = min1 - min0;
+            rep.majflt = maj1 - maj0;
+            rep.counters = sys::delta(&before, &after);
+            Ok(())
+        }
+    }
+
+    /// p4: `n` punches of `len` bytes (the range rewritten before each, not
+    /// timed) while two threads map and touch the whole file in a loop.
+    fn punch_latency(&self, case: &str, len: u64, n: usize) -> io::Result<()> {
+        let size = self.cfg.size;
+        let len = len.min(size / 2).max(PAGE as u64);
+        let slots = (size / len).max(1);
+        let stop = AtomicBool::new(false);
+        let touched = AtomicU64::new(0);
+        let buf = pattern(3);
+        let mut lat = Vec::new();
+        let mut slow = Vec::new();
+        let t = Instant::now();
+        std::thread::scope(|s| -> io::Result<()> {
+            let faulters: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| -> io::Result<()> {
+                        while !stop.load(Ordering::Relaxed) {
+                            let m = Mapping::new(&self.file, size as usize)?;
+                            m.touch(0..m.pages());
+                            touched.fetch_add(m.pages() as u64, Ordering::Relaxed);
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            let mut result = Ok(());
+            for k in 0..n {
+                let off = (k as u64 % slots) * len;
+                if let Err(e) = fill(&self.file, off, len, &buf) {
+                    result = Err(e);
+                    break;
+                }
+                let t0 = Instant::now();
+                if let Err(e) = sys::punch(&self.file, off, len) {
+                    result = Err(e);
+                    break;
+                }
+                let ms = t0.elapsed().as_secs_f64() * 1000.0;
+                if ms > 1000.0 {
+                    slow.push(J::Obj(vec![
+                        ("offset".into(), J::Int(off)),
+                        ("ms".into(), J::Num(ms)),
+                    ]));
+                }
+                lat.push(ms);
+            }
+            stop.store(true, Ordering::Relaxed);
+            for h in faulters {
+                h.join().expect("fault thread panicked")?;
+            }
+            result
+        })?;
+        // Put the data back for the phases that follow: every slot used is
+        // a hole now.
+        fill(&self.file, 0, slots.min(n as u64) * len, &pattern(1))?;
+        emit(vec![
+            ("fs", J::s(&self.cfg.fs)),
+            ("phase", J::s("p4")),
+            ("case", J::s(case)),
+            ("len", J::Int(len)),
+            ("unit", J::s("ms")),
+            ("values", J::nums(&lat)),
+            ("fault_pages", J::Int(touched.load(Ordering::Relaxed))),
+            ("elapsed_s", J::Num(t.elapsed().as_secs_f64())),
+            ("over_1s", J::Arr(slow)),
+        ]);
+        Ok(())
+    }
+
+    /// p5: 4 KiB pread/pwrite over a file of `p5_size` bytes in the cache.
+    fn buffered(&self) -> io::Result<()> {
+        let size = self.cfg.p5_size;
+        let path = self.cfg.dir.join("p5.dat");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)?;
+        fill(&file, 0, size, &pattern(5))?;
+        file.sync_all()?;
+        let npages = size / PAGE as u64;
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let random: Vec<u64> = (0..npages)
+            .map(|_| rng.next() % npages * PAGE as u64)
+            .collect();
+        let seq: Vec<u64> = (0..npages).map(|i| i * PAGE as u64).collect();
+        let cases: [(&str, &[u64], bool, bool); 5] = [
+            ("seq_read", &seq, false, false),
+            ("rand_read", &random, false, false),
+            ("seq_write", &seq, true, false),
+            ("rand_write", &random, true, false),
+            // Into an emptied file: the allocating write path.
+            ("append_write", &seq, true, true),
+        ];
+        let mut buf = vec![0x5au8; PAGE];
+        for (case, offsets, write, truncate) in cases {
+            let mut vals = Vec::new();
+            let mut fsync_s = Vec::new();
+            let mut allocs = Vec::new();
+            // Repetition 0 is a warm-up and not counted.
+            for rep in 0..=self.cfg.reps {
+                if truncate {
+                    file.set_len(0)?;
+                    file.sync_all()?;
+                }
+                let before = self.counters.read();
+                let t0 = Instant::now();
+                for &off in offsets {
+                    if write {
+                        file.write_all_at(&buf, off)?;
+                    } else {
+                        file.read_exact_at(&mut buf, off)?;
+                    }
+                }
+                let secs = t0.elapsed().as_secs_f64();
+                let after = self.counters.read();
+                let t1 = Instant::now();
+                if write {
+                    file.sync_all()?;
+                }
+                let fsync = t1.elapsed().as_secs_f64();
+                if rep == 0 {
+                    continue;
+                }
+                vals.push(offsets.len() as f64 * PAGE as f64 / MIB as f64 / secs);
+                allocs.push(
+                    *sys::delta(&before, &after)
+                        .get("blocks_allocated")
+                        .unwrap_or(&0),
+                );
+                if write {
+                    fsync_s.push(fsync);
+                }
+            }
+            let mut fields = vec![
+                ("fs", J::s(&self.cfg.fs)),
+                ("phase", J::s("p5")),
+                ("case", J::s(case)),
+                ("unit", J::s("MiB/s")),
+                ("ops", J::Int(offsets.len() as u64)),
+                ("values", J::nums(&vals)),
+            ];
+            if write {
+                fields.push(("fsync_s", J::nums(&fsync_s)));
+            }
+            if self.counters.available() {
+                fields.push(("blocks_allocated", J::ints(&allocs)));
+            }
+            emit(fields);
+        }
+        drop(file);
+        std::fs::remove_file(path)
+    }
+}
