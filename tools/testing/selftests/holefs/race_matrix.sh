@@ -1,0 +1,317 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# race_matrix.sh: the guest half of `make matrix` (scripts/matrix starts it
+# in one boot; scripts/matrix-report turns its output into tables).  Not a
+# TAP test: it measures, it does not judge.
+#
+# For every cell (file system, holefs policy, scenario): mount, clear the
+# counters, run holefs-repro RUNS times, read the counters and the kernel
+# log, unmount, and print one line
+#	HOLEFS-RESULT: {json}
+# (fields: Documentation/matrix.rst).  A run lasts at most RUN_MS and ends
+# at its first detection: it is a sequence of holefs-repro invocations
+# (chunks), stopped after the first one that reports a race.
+# All result lines are printed once more between HOLEFS-MATRIX-BEGIN and
+# HOLEFS-MATRIX-END at the end, when no kernel message can split them.
+#
+# Settings (environment; defaults in brackets):
+#	MATRIX_RUNS [10]  MATRIX_RUN_MS [1000]
+#	MATRIX_CHUNK_MS [250]  MATRIX_CHUNK_MAX_MS [2000]   see run_chunks
+#	MATRIX_EXTEND_MS [0]  MATRIX_EXTEND_CELL_MS [0]   see run_cell
+#	MATRIX_SIZE [1m]  MATRIX_THREADS [2]  MATRIX_SEED [1]
+#	MATRIX_DELAY_US [2000]   punch_delay_us of every holefs mount
+#	MATRIX_FS ["holefs tmpfs ext4 xfs"]
+#	MATRIX_MAP_PAGES ["filemap trylock off locked"]
+#	MATRIX_FAULT ["filemap unlocked"]  MATRIX_PUNCH ["locked unlocked"]
+#	MATRIX_SCENARIOS ["seed map-pages-hot read-race write-race truncate"]
+# ext4 and xfs need images/ext4.img.gz and images/xfs.img.gz in the
+# payload (made on the host: busybox has no mkfs for them); they are
+# written to /dev/ram0 and /dev/ram1.
+#
+# Order: the holefs cells without map_pages=locked, then the peers, then
+# map_pages=locked last: on a debug kernel that policy's reports switch
+# lockdep off ("suspicious RCU usage" also fires only once per boot), so
+# any later cell would run unchecked.
+
+. "$(dirname "$0")/lib.sh"
+
+: "${MATRIX_RUNS:=10}" "${MATRIX_RUN_MS:=1000}" "${MATRIX_CHUNK_MS:=250}"
+: "${MATRIX_CHUNK_MAX_MS:=2000}"
+: "${MATRIX_EXTEND_MS:=0}" "${MATRIX_EXTEND_CELL_MS:=0}"
+: "${MATRIX_SIZE:=1m}" "${MATRIX_THREADS:=2}" "${MATRIX_SEED:=1}"
+: "${MATRIX_DELAY_US:=2000}"
+: "${MATRIX_FS:=holefs tmpfs ext4 xfs}"
+: "${MATRIX_MAP_PAGES:=filemap trylock off locked}"
+: "${MATRIX_FAULT:=filemap unlocked}" "${MATRIX_PUNCH:=locked unlocked}"
+: "${MATRIX_SCENARIOS:=seed map-pages-hot read-race write-race truncate}"
+
+mnt=/mnt/matrix
+tmp=$(mktemp -d)
+results=$tmp/results
+: >"$results"
+
+# Milliseconds since boot.
+now_ms() {
+	awk '{ split($1, t, "."); print t[1] * 1000 + substr(t[2] "00", 1, 2) * 10 }' /proc/uptime
+}
+
+# jget KEY JSON: the value of a top-level scalar KEY in holefs-repro's
+# one-line JSON (strings without their quotes; "null" stays null).
+jget() {
+	printf '%s\n' "$2" | awk -v k="\"$1\":" '{
+		i = index($0, k)
+		if (!i) exit 1
+		v = substr($0, i + length(k))
+		if (substr(v, 1, 1) == "\"") { v = substr(v, 2); sub(/".*/, "", v) }
+		else sub(/[,}].*/, "", v)
+		print v
+	}'
+}
+
+# jstr S: S as a JSON string (quotes and backslashes escaped, control
+# characters dropped).
+jstr() {
+	printf '"%s"' "$(printf '%s' "$1" | tr -d '\000-\037' | sed 's/[\\"]/\\&/g')"
+}
+
+# counters MNT: the holefs counters as JSON members, "{}" elsewhere.
+counters() {
+	_d=$(holefs_stats_dir "$1" 2>/dev/null) && [ -r "$_d/stats" ] || {
+		echo '{}'
+		return
+	}
+	awk 'BEGIN { printf "{" } { printf "%s\"%s\":%s", (NR > 1 ? "," : ""), $1, $2 }
+		END { printf "}" }' "$_d/stats"
+}
+
+# splats: kernel reports since dmesg_mark: "COUNT<TAB>header|header|..."
+# (at most three distinct headers, time stamps removed).
+splats() {
+	dmesg_since_mark | sh "$HOLEFS_TESTS/scan-log" - 2>/dev/null | awk '
+		/NOT ALLOWED/ { grab = 1; next }
+		grab {
+			grab = 0
+			sub(/^ *\[ *[0-9]+\.[0-9]+\] */, "")
+			sub(/^ +/, "")
+			if (!(($0) in seen) && nh < 3) { seen[$0] = 1; h[++nh] = substr($0, 1, 100) }
+		}
+		/^scan-log: [0-9]+ kernel report/ { n = $2 }
+		END {
+			s = ""
+			for (i = 1; i <= nh; i++) s = s (i > 1 ? "|" : "") h[i]
+			printf "%d\t%s\n", n, s
+		}'
+}
+
+# fs_mount FS MAP_PAGES FAULT PUNCH: mount a fresh instance at $mnt.
+fs_mount() {
+	mkdir -p "$mnt"
+	case $1 in
+	holefs)
+		mount -t holefs -o "size=256m,punch_delay_us=$MATRIX_DELAY_US,map_pages=$2,fault=$3,punch=$4" \
+			holefs "$mnt"
+		;;
+	tmpfs) mount -t tmpfs -o size=64m tmpfs "$mnt" ;;
+	ext4) mount -t ext4 /dev/ram0 "$mnt" ;;
+	xfs) mount -t xfs /dev/ram1 "$mnt" ;;
+	*) return 1 ;;
+	esac
+}
+
+# peer_setup: write the ext4 and xfs images onto the RAM disks.
+peer_setup() {
+	for _p in ext4:/dev/ram0 xfs:/dev/ram1; do
+		_fs=${_p%%:*}
+		_dev=${_p#*:}
+		case " $MATRIX_FS " in *" $_fs "*) ;; *) continue ;; esac
+		_img=$HOLEFS_DIR/images/$_fs.img.gz
+		if [ ! -r "$_img" ] || [ ! -b "$_dev" ]; then
+			echo "matrix: no $_img or $_dev: $_fs cells will fail" >&2
+			continue
+		fi
+		gunzip -c "$_img" >"$_dev" || echo "matrix: writing $_img to $_dev failed" >&2
+	done
+}
+
+# run_chunks R LIMIT: continue run R of the current cell ($sc on $mnt) from
+# where it stopped until a detection or LIMIT ms of racing.  The state of
+# run R lives in the variables t_R (ms raced), c_R (invocations), d_R
+# (detections), f_R (ms into the run of the first detection, or null),
+# i_R (rounds); sets $errors and $error on a reproducer error.
+run_chunks() {
+	eval "t=\$t_$1 c=\$c_$1 det=\$d_$1 first=\$f_$1 iter=\$i_$1"
+	while [ "$det" -eq 0 ] && [ "$t" -lt "$2" ]; do
+		# Chunks of CHUNK_MS, 2 * CHUNK_MS, ... up to CHUNK_MAX_MS: a race
+		# that shows early costs a short chunk, a long run few invocations.
+		d=$((MATRIX_CHUNK_MS << (c < 8 ? c : 8)))
+		[ "$d" -le "$MATRIX_CHUNK_MAX_MS" ] || d=$MATRIX_CHUNK_MAX_MS
+		[ "$d" -le $(($2 - t)) ] || d=$(($2 - t))
+		seed=$((MATRIX_SEED + 1000 * ($1 - 1) + c))
+		c=$((c + 1))
+		out=$(holefs-repro --scenario "$sc" --dir "$mnt" --duration-ms "$d" \
+			--size "$MATRIX_SIZE" --threads "$MATRIX_THREADS" --seed "$seed" \
+			--json 2>"$tmp/err")
+		rc=$?
+		v=$(jget verdict "$out")
+		if [ "$v" != SAFE ] && [ "$v" != RACE ]; then
+			errors=$((errors + 1))
+			error="holefs-repro exited $rc: $(head -c 200 "$tmp/err") $(jget error "$out")"
+			break
+		fi
+		iter=$((iter + $(jget iterations "$out")))
+		op_reads=$((op_reads + $(jget op_reads "$out")))
+		if [ "$v" = RACE ]; then
+			det=$(jget detections "$out")
+			first=$((t + $(jget first_detection_ms "$out")))
+			if [ "$first_ms" = null ] || [ "$first" -lt "$first_ms" ]; then
+				first_ms=$first
+				first_view=$(jstr "$(jget view "$out")")
+				first_class=$(jstr "$(jget class "$out")")
+			fi
+		fi
+		t=$((t + $(jget elapsed_ms "$out")))
+	done
+	eval "t_$1=\$t c_$1=\$c d_$1=\$det f_$1=\$first i_$1=\$iter"
+}
+
+# run_cell FS MAP_PAGES FAULT PUNCH SCENARIO: measure one cell, print its
+# result line.  Policies are "-" for the peers.
+#
+# Every run gets MATRIX_RUN_MS.  If some run of the cell detected and
+# others did not, those others are extended, one after the other, up to
+# MATRIX_EXTEND_MS each and MATRIX_EXTEND_CELL_MS for the cell: that
+# measures how reliably the race shows within the longer budget without
+# spending it on cells that never race.
+run_cell() {
+	fs=$1 mp=$2 fa=$3 pu=$4 sc=$5
+	start=$(now_ms)
+	errors=0 error=""
+	op_reads=0 extend_ms=0
+	first_ms=null first_view=null first_class=null
+	dmesg_mark "matrix-$fs-$mp-$fa-$pu-$sc"
+	r=0
+	while [ "$r" -lt "$MATRIX_RUNS" ]; do
+		r=$((r + 1))
+		eval "t_$r=0 c_$r=0 d_$r=0 f_$r=null i_$r=0"
+	done
+	runs_done=0
+	if ! fs_mount "$fs" "$mp" "$fa" "$pu" 2>"$tmp/err"; then
+		errors=1
+		error="mount: $(head -c 200 "$tmp/err")"
+	else
+		holefs_stats_clear "$mnt" 2>/dev/null
+		r=0
+		while [ "$r" -lt "$MATRIX_RUNS" ] && [ "$errors" -eq 0 ]; do
+			r=$((r + 1))
+			run_chunks "$r" "$MATRIX_RUN_MS"
+			[ "$errors" -ne 0 ] || runs_done=$r
+		done
+		if [ "$first_ms" != null ] && [ "$MATRIX_EXTEND_MS" -gt "$MATRIX_RUN_MS" ]; then
+			r=0
+			while [ "$r" -lt "$runs_done" ] && [ "$errors" -eq 0 ] &&
+				[ "$extend_ms" -lt "$MATRIX_EXTEND_CELL_MS" ]; do
+				r=$((r + 1))
+				eval "t0=\$t_$r det=\$d_$r"
+				[ "$det" -eq 0 ] || continue
+				lim=$((t0 + MATRIX_EXTEND_CELL_MS - extend_ms))
+				[ "$lim" -le "$MATRIX_EXTEND_MS" ] || lim=$MATRIX_EXTEND_MS
+				run_chunks "$r" "$lim"
+				eval "extend_ms=\$((extend_ms + t_$r - t0))"
+			done
+		fi
+	fi
+	ctr=$(counters "$mnt")
+	if grep -q " $mnt " /proc/mounts; then
+		if ! umount "$mnt" 2>"$tmp/err"; then
+			errors=$((errors + 1))
+			error="${error:+$error; }umount: $(head -c 200 "$tmp/err")"
+		fi
+	fi
+	sp=$(splats)
+	nsplat=$(printf '%s' "$sp" | cut -f1)
+	kinds=$(printf '%s' "$sp" | cut -f2-)
+	# Per-run lists and sums.
+	runs_detected=0 detections=0 iterations=0 race_ms=0
+	l_det="" l_first="" l_iter="" l_ms=""
+	r=0
+	while [ "$r" -lt "$runs_done" ]; do
+		r=$((r + 1))
+		eval "t=\$t_$r det=\$d_$r first=\$f_$r iter=\$i_$r"
+		[ "$det" -eq 0 ] || runs_detected=$((runs_detected + 1))
+		detections=$((detections + det))
+		iterations=$((iterations + iter))
+		race_ms=$((race_ms + t))
+		l_det="$l_det${l_det:+,}$det"
+		l_first="$l_first${l_first:+,}$first"
+		l_iter="$l_iter${l_iter:+,}$iter"
+		l_ms="$l_ms${l_ms:+,}$t"
+	done
+	pol() { if [ "$1" = - ]; then echo null; else echo "\"$1\""; fi; }
+	line=$(printf '{"fs":"%s","map_pages":%s,"fault":%s,"punch":%s,"scenario":"%s",' \
+		"$fs" "$(pol "$mp")" "$(pol "$fa")" "$(pol "$pu")" "$sc")
+	line=$line$(printf '"runs":%d,"runs_detected":%d,"detections":%d,"iterations":%d,' \
+		"$runs_done" "$runs_detected" "$detections" "$iterations")
+	line=$line$(printf '"first_detection_ms":%s,"first_view":%s,"first_class":%s,' \
+		"$first_ms" "$first_view" "$first_class")
+	line=$line$(printf '"op_reads":%d,"race_ms":%d,"extend_ms":%d,"cell_ms":%d,' \
+		"$op_reads" "$race_ms" "$extend_ms" "$(($(now_ms) - start))")
+	line=$line$(printf '"run_detections":[%s],"run_first_ms":[%s],"run_iterations":[%s],"run_ms":[%s],' \
+		"$l_det" "$l_first" "$l_iter" "$l_ms")
+	line=$line$(printf '"splats":%d,"splat_kinds":%s,"errors":%d,"error":%s,"counters":%s}' \
+		"${nsplat:-0}" "$(jstr "$kinds")" "$errors" "$(jstr "$error")" "$ctr")
+	echo "HOLEFS-RESULT: $line" | tee -a "$results"
+}
+
+# cells: one "FS MAP_PAGES FAULT PUNCH SCENARIO" line per cell, in run order.
+cells() {
+	for pass in unlocked peers locked; do
+		for fs in $MATRIX_FS; do
+			if [ "$fs" = holefs ]; then
+				[ "$pass" != peers ] || continue
+				for mp in $MATRIX_MAP_PAGES; do
+					if [ "$mp" = locked ]; then
+						[ "$pass" = locked ] || continue
+					else
+						[ "$pass" = unlocked ] || continue
+					fi
+					for fa in $MATRIX_FAULT; do
+						for pu in $MATRIX_PUNCH; do
+							for sc in $MATRIX_SCENARIOS; do
+								echo "holefs $mp $fa $pu $sc"
+							done
+						done
+					done
+				done
+			elif [ "$pass" = peers ]; then
+				for sc in $MATRIX_SCENARIOS; do
+					echo "$fs - - - $sc"
+				done
+			fi
+		done
+	done
+}
+
+echo "HOLEFS-MATRIX-CONFIG: runs=$MATRIX_RUNS run_ms=$MATRIX_RUN_MS chunk_ms=$MATRIX_CHUNK_MS" \
+	"chunk_max_ms=$MATRIX_CHUNK_MAX_MS" \
+	"extend_ms=$MATRIX_EXTEND_MS extend_cell_ms=$MATRIX_EXTEND_CELL_MS" \
+	"size=$MATRIX_SIZE threads=$MATRIX_THREADS seed=$MATRIX_SEED delay_us=$MATRIX_DELAY_US" \
+	"kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
+holefs_unload 2>/dev/null
+case " $MATRIX_FS " in
+*" holefs "*) holefs_load unsafe_policies=1 || echo "matrix: insmod holefs.ko failed" >&2 ;;
+esac
+peer_setup
+cells >"$tmp/cells"
+total=$(wc -l <"$tmp/cells")
+n=0
+while read -r fs mp fa pu sc; do
+	n=$((n + 1))
+	echo "matrix: cell $n/$total: $fs $mp $fa $pu $sc"
+	run_cell "$fs" "$mp" "$fa" "$pu" "$sc" </dev/null
+done <"$tmp/cells"
+holefs_unload 2>/dev/null
+echo HOLEFS-MATRIX-BEGIN
+cat "$results"
+echo "HOLEFS-MATRIX-END: cells=$(wc -l <"$results")"
+rm -rf "$tmp"
