@@ -386,7 +386,9 @@ impl Runner<'_> {
                 let mut buf = vec![0u8; (e - s) as usize];
                 fill_pattern(pat, s, &mut buf);
                 let mut map = Mapping::new(&self.files[f], map_len).map_err(|e| err("mmap", e))?;
-                let faults = map.store(s, &buf);
+                let faults = map
+                    .store(s, &buf)
+                    .map_err(|e| err("SIGBUS in too many pages of a store", e))?;
                 if msync {
                     map.msync(s, e - s).map_err(|e| err("msync", e))?;
                 }
@@ -448,7 +450,9 @@ impl Runner<'_> {
                 let e = (s + len).min(map_len);
                 let mut buf = vec![0u8; (e - s) as usize];
                 let map = Mapping::new(&self.files[f], map_len).map_err(|e| err("mmap", e))?;
-                let faults = map.load(s, &mut buf);
+                let faults = map
+                    .load(s, &mut buf)
+                    .map_err(|e| err("SIGBUS in too many pages of a load", e))?;
                 drop(map);
                 if !faults.is_empty() {
                     return Err(Stop::Diverge(format!(

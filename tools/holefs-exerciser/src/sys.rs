@@ -223,9 +223,12 @@ extern "C" fn on_sigbus(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mu
                 0,
             )
         };
-        let n = NFAULTS.fetch_add(1, Ordering::SeqCst);
-        if p != libc::MAP_FAILED && n < MAX_FAULTS {
-            FAULTS[n].store(page, Ordering::SeqCst);
+        if p != libc::MAP_FAILED {
+            // Past MAX_FAULTS the count still grows: `guarded` reports it.
+            let n = NFAULTS.fetch_add(1, Ordering::SeqCst);
+            if n < MAX_FAULTS {
+                FAULTS[n].store(page, Ordering::SeqCst);
+            }
             return;
         }
     }
@@ -279,8 +282,8 @@ impl Mapping {
 
     /// Runs `access` with SIGBUS in this mapping absorbed; returns the
     /// offsets (in the mapping, page-aligned, sorted) of the pages that
-    /// faulted.
-    fn guarded(&self, access: impl FnOnce()) -> Vec<u64> {
+    /// faulted (EOVERFLOW: too many to record).
+    fn guarded(&self, access: impl FnOnce()) -> io::Result<Vec<u64>> {
         let base = self.ptr.as_ptr() as usize;
         NFAULTS.store(0, Ordering::SeqCst);
         GUARD_START.store(base, Ordering::SeqCst);
@@ -290,18 +293,21 @@ impl Mapping {
         compiler_fence(Ordering::SeqCst);
         GUARD_START.store(0, Ordering::SeqCst);
         GUARD_END.store(0, Ordering::SeqCst);
-        let n = NFAULTS.load(Ordering::SeqCst).min(MAX_FAULTS);
+        let n = NFAULTS.load(Ordering::SeqCst);
+        if n > MAX_FAULTS {
+            return Err(io::Error::from_raw_os_error(libc::EOVERFLOW));
+        }
         let mut pages: Vec<u64> = FAULTS[..n]
             .iter()
             .map(|a| (a.load(Ordering::SeqCst) - base) as u64)
             .collect();
         pages.sort_unstable();
         pages.dedup();
-        pages
+        Ok(pages)
     }
 
     /// Copies `src` to offset `off` of the mapping; returns the faulted pages.
-    pub fn store(&mut self, off: u64, src: &[u8]) -> Vec<u64> {
+    pub fn store(&mut self, off: u64, src: &[u8]) -> io::Result<Vec<u64>> {
         assert!(off as usize + src.len() <= self.len);
         // SAFETY: the destination lies inside the mapping (asserted), which
         // is readable and writable and does not overlap `src`.  Faulting
@@ -317,7 +323,7 @@ impl Mapping {
 
     /// Copies from offset `off` of the mapping to `dst`; returns the
     /// faulted pages.
-    pub fn load(&self, off: u64, dst: &mut [u8]) -> Vec<u64> {
+    pub fn load(&self, off: u64, dst: &mut [u8]) -> io::Result<Vec<u64>> {
         assert!(off as usize + dst.len() <= self.len);
         // SAFETY: as for `store`, reading.
         self.guarded(|| unsafe {
