@@ -16,9 +16,10 @@
 # HOLEFS-MATRIX-END at the end, when no kernel message can split them.
 #
 # Settings (environment; defaults in brackets):
-#	MATRIX_RUNS [10]  MATRIX_RUN_MS [1000]
+#	MATRIX_RUNS [10]  MATRIX_RUN_MS [500]
 #	MATRIX_CHUNK_MS [250]  MATRIX_CHUNK_MAX_MS [2000]   see run_chunks
-#	MATRIX_EXTEND_MS [0]  MATRIX_EXTEND_CELL_MS [0]   see run_cell
+#	MATRIX_EXTEND_MS [0]  MATRIX_EXTEND_CELL_MS [0]
+#	MATRIX_CONFIRM_CELL_MS [0]   see run_cell
 #	MATRIX_SIZE [1m]  MATRIX_THREADS [2]  MATRIX_SEED [1]
 #	MATRIX_DELAY_US [2000]   punch_delay_us of every holefs mount
 #	MATRIX_FS ["holefs tmpfs ext4 xfs"]
@@ -36,9 +37,9 @@
 
 . "$(dirname "$0")/lib.sh"
 
-: "${MATRIX_RUNS:=10}" "${MATRIX_RUN_MS:=1000}" "${MATRIX_CHUNK_MS:=250}"
+: "${MATRIX_RUNS:=10}" "${MATRIX_RUN_MS:=500}" "${MATRIX_CHUNK_MS:=250}"
 : "${MATRIX_CHUNK_MAX_MS:=2000}"
-: "${MATRIX_EXTEND_MS:=0}" "${MATRIX_EXTEND_CELL_MS:=0}"
+: "${MATRIX_EXTEND_MS:=0}" "${MATRIX_EXTEND_CELL_MS:=0}" "${MATRIX_CONFIRM_CELL_MS:=0}"
 : "${MATRIX_SIZE:=1m}" "${MATRIX_THREADS:=2}" "${MATRIX_SEED:=1}"
 : "${MATRIX_DELAY_US:=2000}"
 : "${MATRIX_FS:=holefs tmpfs ext4 xfs}"
@@ -178,11 +179,16 @@ run_chunks() {
 # run_cell FS MAP_PAGES FAULT PUNCH SCENARIO: measure one cell, print its
 # result line.  Policies are "-" for the peers.
 #
-# Every run gets MATRIX_RUN_MS.  If some run of the cell detected and
-# others did not, those others are extended, one after the other, up to
-# MATRIX_EXTEND_MS each and MATRIX_EXTEND_CELL_MS for the cell: that
-# measures how reliably the race shows within the longer budget without
-# spending it on cells that never race.
+# Every run gets MATRIX_RUN_MS.  Then runs without a detection are
+# extended, one after the other, up to MATRIX_EXTEND_MS each:
+#  - in a cell where some run detected, until the extensions of the cell
+#    add up to MATRIX_EXTEND_CELL_MS: how reliably does the race show
+#    within the longer budget?
+#  - in a cell that the hypotheses of issue 6 expect to race (holefs with
+#    fault=unlocked or punch=unlocked) but that did not, until
+#    MATRIX_CONFIRM_CELL_MS: a SAFE there is a finding, so it should not
+#    be the luck of short runs.  If it does detect, the first rule applies.
+# Cells that are neither spend nothing more.
 run_cell() {
 	fs=$1 mp=$2 fa=$3 pu=$4 sc=$5
 	start=$(now_ms)
@@ -207,19 +213,25 @@ run_cell() {
 			run_chunks "$r" "$MATRIX_RUN_MS"
 			[ "$errors" -ne 0 ] || runs_done=$r
 		done
-		if [ "$first_ms" != null ] && [ "$MATRIX_EXTEND_MS" -gt "$MATRIX_RUN_MS" ]; then
-			r=0
-			while [ "$r" -lt "$runs_done" ] && [ "$errors" -eq 0 ] &&
-				[ "$extend_ms" -lt "$MATRIX_EXTEND_CELL_MS" ]; do
-				r=$((r + 1))
-				eval "t0=\$t_$r det=\$d_$r"
-				[ "$det" -eq 0 ] || continue
-				lim=$((t0 + MATRIX_EXTEND_CELL_MS - extend_ms))
-				[ "$lim" -le "$MATRIX_EXTEND_MS" ] || lim=$MATRIX_EXTEND_MS
-				run_chunks "$r" "$lim"
-				eval "extend_ms=\$((extend_ms + t_$r - t0))"
-			done
-		fi
+		r=0
+		while [ "$r" -lt "$runs_done" ] && [ "$errors" -eq 0 ] &&
+			[ "$MATRIX_EXTEND_MS" -gt "$MATRIX_RUN_MS" ]; do
+			if [ "$first_ms" != null ]; then
+				cap=$MATRIX_EXTEND_CELL_MS
+			elif [ "$fs" = holefs ] && { [ "$fa" = unlocked ] || [ "$pu" = unlocked ]; }; then
+				cap=$MATRIX_CONFIRM_CELL_MS
+			else
+				cap=0
+			fi
+			[ "$extend_ms" -lt "$cap" ] || break
+			r=$((r + 1))
+			eval "t0=\$t_$r det=\$d_$r"
+			[ "$det" -eq 0 ] || continue
+			lim=$((t0 + cap - extend_ms))
+			[ "$lim" -le "$MATRIX_EXTEND_MS" ] || lim=$MATRIX_EXTEND_MS
+			run_chunks "$r" "$lim"
+			eval "extend_ms=\$((extend_ms + t_$r - t0))"
+		done
 	fi
 	ctr=$(counters "$mnt")
 	if grep -q " $mnt " /proc/mounts; then
@@ -295,6 +307,7 @@ cells() {
 echo "HOLEFS-MATRIX-CONFIG: runs=$MATRIX_RUNS run_ms=$MATRIX_RUN_MS chunk_ms=$MATRIX_CHUNK_MS" \
 	"chunk_max_ms=$MATRIX_CHUNK_MAX_MS" \
 	"extend_ms=$MATRIX_EXTEND_MS extend_cell_ms=$MATRIX_EXTEND_CELL_MS" \
+	"confirm_cell_ms=$MATRIX_CONFIRM_CELL_MS" \
 	"size=$MATRIX_SIZE threads=$MATRIX_THREADS seed=$MATRIX_SEED delay_us=$MATRIX_DELAY_US" \
 	"kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
 holefs_unload 2>/dev/null

@@ -15,7 +15,7 @@
 #
 # Known gaps: (policy, scenario) pairs in which the scenario cannot open
 # the window, or opens it too rarely for a test (see the list below and
-# Documentation/matrix.rst).  They run like the others but report TAP
+# Documentation/matrix.rst, "What the scenarios can and cannot show").  They run like the others but report TAP
 # "# TODO", which counts neither as a pass nor as a failure; an "ok ...
 # # TODO" means the gap has closed and the entry should go.
 # HOLEFS_RACE_STRICT=1 turns them into ordinary points.
@@ -38,10 +38,10 @@ known_gap() {
 		echo "its fault rounds are hot (not synced: the store holds zeros, an unlocked fault reads zeros) and its cold rounds only pread, through readahead, which takes invalidate_lock"
 		;;
 	fault=unlocked/write-race)
-		echo "rare: a worker's mapped store faults in a stale page but then overwrites all of it (1-16 whole pages per write) unless it stops mid-page"
+		echo "slow (0.2 s to several s): its faults are write faults (no fault-around) into pages the same write then overwrites whole; stale words survive only where a write straddled the punch"
 		;;
 	*/truncate)
-		echo "rare: holefs truncate has no punch_delay_us window; i_size drops before the page cache is truncated, so faults and reads past it fail instead of instantiating folios"
+		echo "rare: holefs truncate has no punch_delay_us window, and i_size drops before the page cache is truncated, so faults and reads past it fail instead of instantiating folios"
 		;;
 	esac
 }
