@@ -12,7 +12,9 @@
  * mount small instances of their own under /tmp.
  */
 #define _GNU_SOURCE
+#include <grp.h>
 #include <linux/falloc.h>
+#include <time.h>
 
 #include "holefs_util.h"
 #include "kselftest_harness.h"
@@ -133,7 +135,7 @@ TEST_F_TIMEOUT(fa, punch_middle, T_TIMEOUT)
 	EXPECT_EQ(-1, pat_mismatch(p + 6 * PG, 2 * PG, 30, 6 * PG));
 	munmap(p, 8 * PG);
 	/* the store */
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_pat(fd, 2 * PG, 30, 0));
 	EXPECT_EQ(-1, check_zero(fd, 4 * PG, 2 * PG));
 	EXPECT_EQ(-1, check_pat(fd, 2 * PG, 30, 6 * PG));
@@ -159,7 +161,7 @@ TEST_F_TIMEOUT(fa, punch_dirty_mapping, T_TIMEOUT)
 	EXPECT_EQ(2 * 8, file_blocks(fd));
 	ASSERT_EQ(0, msync(p, 4 * PG, MS_SYNC));
 	munmap(p, 4 * PG);
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_pat(fd, PG, 31, 0));
 	EXPECT_EQ(-1, check_zero(fd, 2 * PG, PG));
 	EXPECT_EQ(-1, check_pat(fd, PG, 31, 3 * PG));
@@ -181,19 +183,19 @@ TEST_F_TIMEOUT(fa, punch_unaligned_keeps_edges, T_TIMEOUT)
 	EXPECT_EQ(-1, check_pat(fd, 4 * PG - end, 32, end));
 	/* The same from the store. */
 	ASSERT_EQ(0, fsync(fd));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_pat(fd, start, 32, 0));
 	EXPECT_EQ(-1, check_zero(fd, end - start, start));
 	EXPECT_EQ(-1, check_pat(fd, 4 * PG - end, 32, end));
 
 	/* Inside one page, with the cache dropped first. */
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	ASSERT_EQ(0, fallocate(fd, PUNCH, 50, 10));
 	EXPECT_EQ(-1, check_pat(fd, 50, 32, 0));
 	EXPECT_EQ(-1, check_zero(fd, 10, 50));
 	EXPECT_EQ(-1, check_pat(fd, PG + 100 - 60, 32, 60));
 	EXPECT_EQ(3 * 8, file_blocks(fd));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_zero(fd, 10, 50));
 	EXPECT_EQ(-1, check_pat(fd, 50, 32, 0));
 	EXPECT_EQ(4 * PG, file_size(fd));
@@ -214,7 +216,7 @@ TEST_F_TIMEOUT(fa, punch_across_eof, T_TIMEOUT)
 	/* Growing shows zeros, not the old tail. */
 	ASSERT_EQ(0, ftruncate(fd, 5 * PG));
 	EXPECT_EQ(-1, check_zero(fd, 3 * PG, 2 * PG));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_zero(fd, 3 * PG, 2 * PG));
 	EXPECT_EQ(-1, check_pat(fd, 2 * PG, 33, 0));
 }
@@ -260,7 +262,7 @@ TEST_F_TIMEOUT(fa, zero_range_keep_size, T_TIMEOUT)
 	EXPECT_EQ(10 * 8, file_blocks(fd));
 	EXPECT_EQ(-1, check_pat(fd, PG, 35, 0));
 	EXPECT_EQ(-1, check_zero(fd, 3 * PG, PG));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_pat(fd, PG, 35, 0));
 	EXPECT_EQ(-1, check_zero(fd, 3 * PG, PG));
 	/* Growing over the preallocated part reads zeros. */
@@ -281,7 +283,7 @@ TEST_F_TIMEOUT(fa, zero_range_extends_size, T_TIMEOUT)
 	EXPECT_EQ(5 * 8, file_blocks(fd));
 	EXPECT_EQ(-1, check_pat(fd, start, 36, 0));
 	EXPECT_EQ(-1, check_zero(fd, len, start));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_pat(fd, start, 36, 0));
 	EXPECT_EQ(-1, check_zero(fd, len, start));
 	/* Not past the end of the range. */
@@ -303,7 +305,7 @@ TEST_F_TIMEOUT(fa, zero_range_unaligned_keeps_edges, T_TIMEOUT)
 	EXPECT_EQ(-1, check_zero(fd, end - start, start));
 	EXPECT_EQ(-1, check_pat(fd, 4 * PG - end, 37, end));
 	ASSERT_EQ(0, fsync(fd));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_pat(fd, start, 37, 0));
 	EXPECT_EQ(-1, check_zero(fd, end - start, start));
 	EXPECT_EQ(-1, check_pat(fd, 4 * PG - end, 37, end));
@@ -383,7 +385,7 @@ TEST_F_TIMEOUT(fa, prealloc_keeps_data, T_TIMEOUT)
 	EXPECT_EQ(-1, check_zero(fd, PG, 0));
 	EXPECT_EQ(-1, check_pat(fd, 3 * PG, 40, PG));
 	EXPECT_EQ(-1, check_zero(fd, 2 * PG, 4 * PG));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_pat(fd, 3 * PG, 40, PG));
 	EXPECT_EQ(-1, check_zero(fd, PG, 0));
 }
@@ -449,7 +451,7 @@ TEST_F_TIMEOUT(small, enospc_zero_range_unchanged, T_TIMEOUT)
 	EXPECT_EQ(4 * 8, file_blocks(a));
 	EXPECT_EQ(12, free_blocks(self->dir));
 	EXPECT_EQ(-1, check_pat(a, 4 * PG, 42, 0));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_pat(a, 4 * PG, 42, 0));
 	/* Within the allocated blocks it needs no space. */
 	EXPECT_EQ(0, fallocate(a, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
@@ -462,6 +464,115 @@ TEST_F_TIMEOUT(small, enospc_zero_range_unchanged, T_TIMEOUT)
 	EXPECT_EQ(0, fallocate(a, PUNCH, 0, 16 * PG));
 	EXPECT_EQ(16, free_blocks(self->dir));
 	close(a);
+}
+
+static long elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * A range far larger than the store fails at once: the answer needs the
+ * blocks the file has, not a walk over every page index of the range
+ * (2^29 of them here; at 2^34 such a walk stalls RCU for a minute).
+ */
+TEST_F_TIMEOUT(small, huge_range_enospc_promptly, T_TIMEOUT)
+{
+	static const struct { int mode; const char *name; } m[] = {
+		{ 0, "mode 0" },
+		{ FALLOC_FL_KEEP_SIZE, "KEEP_SIZE" },
+		{ FALLOC_FL_ZERO_RANGE, "ZERO_RANGE" },
+		{ FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+		  "ZERO_RANGE|KEEP_SIZE" },
+	};
+	struct timespec t0;
+	unsigned int i;
+	long ms;
+	int fd, ret;
+
+	fd = open_in(self->dir, "huge", O_CREAT | O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pat_pwrite(fd, PG, 46, 0));
+	for (i = 0; i < ARRAY_SIZE(m); i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		errno = 0;
+		ret = fallocate(fd, m[i].mode, 0, 1LL << 41);
+		ms = elapsed_ms(&t0);
+		TH_LOG("%s over 2 TiB: %d (%s) in %ld ms", m[i].name, ret,
+		       strerror(errno), ms);
+		EXPECT_EQ(-1, ret);
+		EXPECT_EQ(ENOSPC, errno);
+		EXPECT_GT(500, ms);
+		EXPECT_EQ(PG, file_size(fd));
+		EXPECT_EQ(8, file_blocks(fd));
+		EXPECT_EQ(15, free_blocks(self->dir));
+	}
+	close(fd);
+}
+
+TEST_F_TIMEOUT(fa, updates_times, T_TIMEOUT)
+{
+	static const struct { int mode; const char *name; } m[] = {
+		{ PUNCH, "PUNCH_HOLE" },
+		{ FALLOC_FL_ZERO_RANGE, "ZERO_RANGE" },
+		{ 0, "mode 0, growing" },
+	};
+	struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	unsigned int i;
+	struct stat st;
+
+	ASSERT_EQ(0, pat_pwrite(self->fd, 4 * PG, 47, 0));
+	for (i = 0; i < ARRAY_SIZE(m); i++) {
+		ASSERT_EQ(0, futimens(self->fd, old));
+		ASSERT_EQ(0, fallocate(self->fd, m[i].mode, PG, (i + 1) * 4 * PG));
+		ASSERT_EQ(0, fstat(self->fd, &st));
+		EXPECT_LT(old[1].tv_sec, st.st_mtim.tv_sec) TH_LOG("%s", m[i].name);
+		EXPECT_LT(old[1].tv_sec, st.st_ctim.tv_sec) TH_LOG("%s", m[i].name);
+	}
+}
+
+/*
+ * Like a write, an fallocate that changes data or size drops set-user-ID
+ * and set-group-ID (with group execute) for a caller without CAP_FSETID:
+ * ext4, XFS and tmpfs call file_modified() in ->fallocate.
+ */
+TEST_F_TIMEOUT(fa, drops_suid_sgid, T_TIMEOUT)
+{
+	static const struct { int mode; const char *name; } m[] = {
+		{ -1, "write(2) (for comparison)" },
+		{ PUNCH, "PUNCH_HOLE" },
+		{ FALLOC_FL_ZERO_RANGE, "ZERO_RANGE" },
+		{ 0, "mode 0, growing" },
+	};
+	unsigned int i;
+	struct stat st;
+	int ret;
+
+	ASSERT_EQ(0, pat_pwrite(self->fd, 4 * PG, 48, 0));
+	/* nobody's file, written by nobody (this test's own child). */
+	ASSERT_EQ(0, fchown(self->fd, 65534, 65534));
+	ASSERT_EQ(0, setgroups(0, NULL));
+	ASSERT_EQ(0, setgid(65534));
+	ASSERT_EQ(0, setuid(65534));
+	for (i = 0; i < ARRAY_SIZE(m); i++) {
+		ASSERT_EQ(0, fchmod(self->fd, 06777));
+		ASSERT_EQ(0, fstat(self->fd, &st));
+		ASSERT_EQ(06777, st.st_mode & 07777);
+		if (m[i].mode < 0)
+			ret = pwrite(self->fd, "x", 1, PG) == 1 ? 0 : -1;
+		else
+			ret = fallocate(self->fd, m[i].mode, PG,
+					(i + 1) * 4 * PG);
+		ASSERT_EQ(0, ret) TH_LOG("%s: %s", m[i].name, strerror(errno));
+		ASSERT_EQ(0, fstat(self->fd, &st));
+		EXPECT_EQ(0777, st.st_mode & 07777)
+			TH_LOG("%s left mode %04o", m[i].name,
+			       st.st_mode & 07777);
+	}
 }
 
 /* --- refused calls -------------------------------------------------------- */
@@ -495,7 +606,7 @@ TEST_F_TIMEOUT(fa, unsupported_modes_eopnotsupp, T_TIMEOUT)
 	int ret;
 
 	ASSERT_EQ(0, pat_pwrite(fd, 4 * PG, 43, 0));
-	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(m); i++) {
 		errno = 0;
 		ret = fallocate(fd, m[i].mode, PG, PG);
 		EXPECT_EQ(-1, ret) TH_LOG("%s succeeded", m[i].name);
@@ -518,7 +629,7 @@ TEST_F_TIMEOUT(fa, bad_offset_len, T_TIMEOUT)
 	unsigned int i;
 
 	ASSERT_EQ(0, pat_pwrite(fd, 2 * PG, 44, 0));
-	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
 		errno = 0;
 		EXPECT_EQ(-1, fallocate(fd, modes[i], -1, PG));
 		EXPECT_EQ(EINVAL, errno) TH_LOG("mode %#x offset -1", modes[i]);
@@ -586,7 +697,7 @@ TEST_F_TIMEOUT(fa, readonly_fd_ebadf, T_TIMEOUT)
 	ASSERT_EQ(0, pat_pwrite(self->fd, 2 * PG, 45, 0));
 	ro = open(self->path, O_RDONLY);
 	ASSERT_LE(0, ro);
-	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
 		errno = 0;
 		EXPECT_EQ(-1, fallocate(ro, modes[i], 0, 4 * PG));
 		EXPECT_EQ(EBADF, errno) TH_LOG("mode %#x", modes[i]);

@@ -11,6 +11,7 @@
  * instances under /tmp (fixture "own", unmounted by the parent).
  */
 #define _GNU_SOURCE
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -81,20 +82,24 @@ FIXTURE_TEARDOWN_PARENT(own)
 }
 
 /* Mount instance @i of the "own" fixture with @opts; 0 or -errno. */
-static int own_mount(FIXTURE_DATA(own) *self, int i, const char *opts)
+#define own_mount(self, i, opts) \
+	mount_flag((self)->dir[i], &(self)->mounted[i], (opts))
+#define own_umount(self, i) umount_flag((self)->dir[i], &(self)->mounted[i])
+
+static int mount_flag(const char *dir, bool *mounted, const char *opts)
 {
-	int ret = holefs_mount_at(self->dir[i], opts);
+	int ret = holefs_mount_at(dir, opts);
 
 	if (!ret)
-		self->mounted[i] = true;
+		*mounted = true;
 	return ret;
 }
 
-static int own_umount(FIXTURE_DATA(own) *self, int i)
+static int umount_flag(const char *dir, bool *mounted)
 {
-	if (umount(self->dir[i]))
+	if (umount(dir))
 		return -errno;
-	self->mounted[i] = false;
+	*mounted = false;
 	return 0;
 }
 
@@ -180,7 +185,7 @@ TEST_F_TIMEOUT(fs, mmap_write_msync_read, T_TIMEOUT)
 	munmap(p, len);
 	/* And it is in the store. */
 	ASSERT_EQ(0, holefs_stats_clear(self->dir));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_pat(self->fd, len, 3, 0));
 	rd = holefs_stat(self->dir, "read_folio") +
 	     holefs_stat(self->dir, "readahead_folios");
@@ -201,7 +206,7 @@ TEST_F_TIMEOUT(fs, data_survives_drop_caches, T_TIMEOUT)
 
 	/* read(2) after the page cache was dropped: from the store. */
 	ASSERT_EQ(0, holefs_stats_clear(self->dir));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_pat(self->fd, len, 4, 0));
 	rf = holefs_stat(self->dir, "read_folio");
 	ra = holefs_stat(self->dir, "readahead_folios");
@@ -211,7 +216,7 @@ TEST_F_TIMEOUT(fs, data_survives_drop_caches, T_TIMEOUT)
 
 	/* The same through a mapping. */
 	ASSERT_EQ(0, holefs_stats_clear(self->dir));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	p = mmap(NULL, 9 * PG, PROT_READ, MAP_SHARED, self->fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	EXPECT_EQ(-1, pat_mismatch(p, len, 4, 0));
@@ -247,11 +252,11 @@ TEST_F_TIMEOUT(fs, truncate_shrink_store, T_TIMEOUT)
 	ASSERT_EQ(0, fsync(self->fd));
 	ASSERT_EQ(0, ftruncate(self->fd, 5000));
 	EXPECT_EQ(2 * 8, file_blocks(self->fd));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	ASSERT_EQ(0, ftruncate(self->fd, 4 * PG));
 	EXPECT_EQ(-1, check_pat(self->fd, 5000, 6, 0));
 	EXPECT_EQ(-1, check_zero(self->fd, 4 * PG - 5000, 5000));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_zero(self->fd, 4 * PG - 5000, 5000));
 	EXPECT_EQ(2 * 8, file_blocks(self->fd));
 	/* To zero frees everything. */
@@ -409,10 +414,56 @@ TEST_F_TIMEOUT(fs, fsync_fdatasync, T_TIMEOUT)
 	EXPECT_EQ(0, fdatasync(self->fd));
 	EXPECT_EQ(6, holefs_stat(self->dir, "writeback_folios"));
 	/* What was synced is what the store returns. */
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_pat(self->fd, PG, 11, 0));
 	EXPECT_EQ(-1, check_pat(self->fd, 2 * PG, 12, PG));
 	EXPECT_EQ(-1, check_pat(self->fd, PG, 11, 3 * PG));
+}
+
+TEST_F_TIMEOUT(fs, copy_file_range_sendfile, T_TIMEOUT)
+{
+	char dst[PATH_MAX + 8], *buf;
+	loff_t in = 1000, out = 100;
+	off_t soff = 0;
+	int d;
+
+	ASSERT_EQ(0, pat_pwrite(self->fd, 3 * PG + 5, 23, 0));
+	snprintf(dst, sizeof(dst), "%s.dst", self->path);
+	d = open(dst, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	ASSERT_LE(0, d);
+	/* copy_file_range within holefs (splice through the page cache). */
+	EXPECT_EQ(2 * PG, copy_file_range(self->fd, &in, d, &out, 2 * PG, 0));
+	EXPECT_EQ(1000 + 2 * PG, in);
+	EXPECT_EQ(100 + 2 * PG, out);
+	EXPECT_EQ(-1, check_zero(d, 100, 0));
+	buf = read_at(d, 2 * PG, 100);
+	ASSERT_NE(NULL, buf);
+	EXPECT_EQ(-1, pat_mismatch(buf, 2 * PG, 23, 1000));
+	free(buf);
+	/* sendfile from holefs to holefs, up to EOF. */
+	ASSERT_EQ(0, ftruncate(d, 0));
+	ASSERT_EQ(0, lseek(d, 0, SEEK_SET));
+	EXPECT_EQ(3 * PG + 5, sendfile(d, self->fd, &soff, 8 * PG));
+	EXPECT_EQ(3 * PG + 5, file_size(d));
+	EXPECT_EQ(-1, check_pat(d, 3 * PG + 5, 23, 0));
+	close(d);
+	unlink(dst);
+}
+
+TEST_F_TIMEOUT(fs, o_trunc_frees_blocks, T_TIMEOUT)
+{
+	int fd;
+
+	ASSERT_EQ(0, pat_pwrite(self->fd, 3 * PG, 24, 0));
+	EXPECT_EQ(3 * 8, file_blocks(self->fd));
+	fd = open(self->path, O_RDWR | O_TRUNC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, file_size(fd));
+	EXPECT_EQ(0, file_blocks(fd));
+	errno = 0;
+	EXPECT_EQ(-1, lseek(fd, 0, SEEK_DATA));
+	EXPECT_EQ(ENXIO, errno);
+	close(fd);
 }
 
 /* --- mmap and SIGBUS ------------------------------------------------------ */
@@ -491,6 +542,121 @@ TEST_F_TIMEOUT(own, mmap_write_enospc_sigbus, T_TIMEOUT)
 	close(b);
 }
 
+TEST_F_TIMEOUT(own, map_private_needs_no_space, T_TIMEOUT)
+{
+	const char *d = self->dir[0];
+	char *p, *q, c = 1;
+	int a, b;
+
+	ASSERT_EQ(0, own_mount(self, 0, "size=64k"));
+	a = open_in(d, "a", O_CREAT | O_RDWR);
+	ASSERT_LE(0, a);
+	ASSERT_EQ(0, pat_pwrite(a, 16 * PG, 25, 0));
+	b = open_in(d, "b", O_CREAT | O_RDWR);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, ftruncate(b, 2 * PG));
+	/* Private stores copy on write: no block, no SIGBUS, no change. */
+	p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, b, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0, probe_store(p + 10, 'p'));
+	EXPECT_EQ(0, probe_load(p + 10, &c));
+	EXPECT_EQ('p', c);
+	EXPECT_EQ(0, file_blocks(b));
+	EXPECT_EQ(-1, check_zero(b, 2 * PG, 0));
+	q = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, a, 0);
+	ASSERT_NE(MAP_FAILED, q);
+	memset(q + PG, 0, 2 * PG);
+	EXPECT_EQ(-1, check_pat(a, 16 * PG, 25, 0));
+	EXPECT_EQ(-1, nonzero_at(q + PG, 2 * PG));
+	EXPECT_EQ(0, holefs_stat(d, "page_mkwrite_calls"));
+	munmap(p, 2 * PG);
+	munmap(q, 16 * PG);
+	close(a);
+	close(b);
+}
+
+TEST_F_TIMEOUT(own, rename_over_open_file, T_TIMEOUT)
+{
+	const char *d = self->dir[0];
+	char from[PATH_MAX], to[PATH_MAX];
+	int a, b;
+
+	ASSERT_EQ(0, own_mount(self, 0, "size=1m"));
+	a = open_in(d, "a", O_CREAT | O_RDWR);
+	ASSERT_LE(0, a);
+	ASSERT_EQ(0, pat_pwrite(a, 5 * PG, 26, 0));
+	b = open_in(d, "b", O_CREAT | O_RDWR);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, pat_pwrite(b, 3 * PG, 27, 0));
+	close(a);
+	snprintf(from, sizeof(from), "%s/a", d);
+	snprintf(to, sizeof(to), "%s/b", d);
+	ASSERT_EQ(0, rename(from, to));
+	/* The replaced file lives on while open, blocks and all. */
+	EXPECT_EQ(8, holefs_stat(d, "blocks_used"));
+	ASSERT_EQ(0, drop_page_cache());
+	EXPECT_EQ(-1, check_pat(b, 3 * PG, 27, 0));
+	a = open(to, O_RDONLY);
+	ASSERT_LE(0, a);
+	EXPECT_EQ(-1, check_pat(a, 5 * PG, 26, 0));
+	close(a);
+	close(b);
+	EXPECT_EQ(5, holefs_stat(d, "blocks_used"));
+}
+
+TEST_F_TIMEOUT(own, remount_ro_rw, T_TIMEOUT)
+{
+	const char *d = self->dir[0];
+	int fd;
+
+	ASSERT_EQ(0, own_mount(self, 0, "size=1m"));
+	fd = open_in(d, "f", O_CREAT | O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pat_pwrite(fd, 2 * PG, 28, 0));
+	close(fd);
+	ASSERT_EQ(0, mount(NULL, d, NULL, MS_REMOUNT | MS_RDONLY, NULL));
+	errno = 0;
+	EXPECT_EQ(-1, open_in(d, "f", O_WRONLY));
+	EXPECT_EQ(EROFS, errno);
+	errno = 0;
+	EXPECT_EQ(-1, open_in(d, "g", O_CREAT | O_RDWR));
+	EXPECT_EQ(EROFS, errno);
+	fd = open_in(d, "f", O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, check_pat(fd, 2 * PG, 28, 0));
+	close(fd);
+	ASSERT_EQ(0, mount(NULL, d, NULL, MS_REMOUNT, NULL));
+	fd = open_in(d, "f", O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, pat_pwrite(fd, PG, 29, 2 * PG));
+	EXPECT_EQ(3, holefs_stat(d, "blocks_used"));
+	close(fd);
+}
+
+TEST_F_TIMEOUT(own, stats_file_across_umount, T_TIMEOUT)
+{
+	char path[PATH_MAX], buf[4096];
+	struct stat st;
+	int fd;
+
+	ASSERT_EQ(0, own_mount(self, 0, "size=1m"));
+	ASSERT_EQ(0, stat(self->dir[0], &st));
+	snprintf(path, sizeof(path), "/sys/fs/holefs/%u:%u/stats",
+		 major(st.st_dev), minor(st.st_dev));
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_LT(0, read(fd, buf, sizeof(buf)));
+	ASSERT_EQ(0, own_umount(self, 0));
+	/* The directory is gone; the open file fails cleanly. */
+	errno = 0;
+	EXPECT_EQ(-1, access(path, F_OK));
+	EXPECT_EQ(-1, pread(fd, buf, sizeof(buf), 0));
+	/* A new mount (likely the same device number) gets its own. */
+	ASSERT_EQ(0, own_mount(self, 0, "size=2m"));
+	EXPECT_EQ(512, holefs_stat(self->dir[0], "blocks_total"));
+	close(fd);
+}
+
 /* --- ENOSPC, statfs, accounting ------------------------------------------- */
 
 TEST_F_TIMEOUT(own, write_enospc, T_TIMEOUT)
@@ -536,7 +702,7 @@ TEST_F_TIMEOUT(own, write_enospc, T_TIMEOUT)
 	EXPECT_EQ(256 * PG, file_size(fd));
 	/* The store holds the same. */
 	ASSERT_EQ(0, fsync(fd));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_pat(fd, 256 * PG, 15, 0));
 
 	/* Space comes back with the last reference. */
@@ -600,7 +766,7 @@ TEST_F_TIMEOUT(own, proc_mounts_shows_size, T_TIMEOUT)
 	struct statfs sf;
 	unsigned int i;
 
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
 		ASSERT_EQ(0, own_mount(self, 0, c[i].opt));
 		ASSERT_NE(NULL, mount_options(self->dir[0], opts, sizeof(opts)));
 		EXPECT_TRUE(has_option(opts, c[i].shown))
@@ -632,7 +798,7 @@ TEST_F_TIMEOUT(own, size_invalid_einval, T_TIMEOUT)
 	unsigned int i;
 	int ret;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		snprintf(opt, sizeof(opt), "size=%s", bad[i]);
 		kmsg_mark(mark, sizeof(mark), opt);
 		ret = own_mount(self, 0, opt);
@@ -704,7 +870,7 @@ TEST_F_TIMEOUT(own, two_mounts_independent, T_TIMEOUT)
 	/* Unmounting b leaves a's data alone. */
 	close(fb);
 	ASSERT_EQ(0, own_umount(self, 1));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_pat(fa, 10 * PG, 18, 0));
 	close(fa);
 }
@@ -744,7 +910,7 @@ TEST_F_TIMEOUT(own, blocks_freed_after_rm, T_TIMEOUT)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pat_pwrite(fd, 3 * PG, 21, 0));
 	ASSERT_EQ(0, unlink_in(d, "open"));
-	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(0, drop_page_cache());
 	EXPECT_EQ(-1, check_pat(fd, 3 * PG, 21, 0));
 
 	for (i = 0; i < 5; i++) {

@@ -89,7 +89,7 @@ static inline int holefs_stats_clear(const char *path)
 }
 
 /* sync; echo 3 > /proc/sys/vm/drop_caches.  0 on success. */
-static inline int drop_caches(void)
+static inline int drop_page_cache(void)
 {
 	int fd, ok;
 
@@ -341,8 +341,10 @@ static inline char *read_at(int fd, size_t len, off_t off)
 	return buf;
 }
 
-/* Check @len bytes at @off read as pattern @seed: -2 read error, -1 ok,
- * else the first bad offset relative to @off. */
+/*
+ * Check @len bytes at @off read as pattern @seed: -2 read error, -1 ok,
+ * else the first bad offset relative to @off.
+ */
 static inline long check_pat(int fd, size_t len, unsigned int seed, off_t off)
 {
 	char *buf = read_at(fd, len, off);
@@ -385,14 +387,12 @@ static inline long long file_size(int fd)
 /* --- SIGBUS probes ---------------------------------------------------- */
 
 static sigjmp_buf probe_env;
-static volatile sig_atomic_t probe_armed;
+static sig_atomic_t probe_armed;	/* __atomic_* accesses only */
 
 static void probe_handler(int sig)
 {
-	if (probe_armed) {
-		probe_armed = 0;
+	if (__atomic_exchange_n(&probe_armed, 0, __ATOMIC_SEQ_CST))
 		siglongjmp(probe_env, sig);
-	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -410,9 +410,9 @@ static inline void probe_install(void)
 
 /*
  * Load one byte from @p into *@out: 0, or the signal that it raised
- * (SIGBUS, SIGSEGV).
+ * (SIGBUS, SIGSEGV).  The atomic access makes the compiler emit it.
  */
-static inline int probe_load(const volatile char *p, char *out)
+static inline int probe_load(const char *p, char *out)
 {
 	int sig;
 
@@ -420,14 +420,14 @@ static inline int probe_load(const volatile char *p, char *out)
 	sig = sigsetjmp(probe_env, 1);
 	if (sig)
 		return sig;
-	probe_armed = 1;
-	*out = *p;
-	probe_armed = 0;
+	__atomic_store_n(&probe_armed, 1, __ATOMIC_SEQ_CST);
+	*out = __atomic_load_n(p, __ATOMIC_RELAXED);
+	__atomic_store_n(&probe_armed, 0, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
 /* Store @v at @p: 0, or the signal it raised. */
-static inline int probe_store(volatile char *p, char v)
+static inline int probe_store(char *p, char v)
 {
 	int sig;
 
@@ -435,9 +435,9 @@ static inline int probe_store(volatile char *p, char v)
 	sig = sigsetjmp(probe_env, 1);
 	if (sig)
 		return sig;
-	probe_armed = 1;
-	*p = v;
-	probe_armed = 0;
+	__atomic_store_n(&probe_armed, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+	__atomic_store_n(&probe_armed, 0, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
