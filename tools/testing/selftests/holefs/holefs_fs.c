@@ -499,6 +499,60 @@ TEST_F_TIMEOUT(fs, mmap_past_eof_sigbus, T_TIMEOUT)
 	munmap(p, 3 * PG);
 }
 
+TEST_F_TIMEOUT(fs, truncate_under_mapping, T_TIMEOUT)
+{
+	char *p, c = 1;
+
+	ASSERT_EQ(0, pat_pwrite(self->fd, 4 * PG, 52, 0));
+	p = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(-1, pat_mismatch(p, 4 * PG, 52, 0));
+	/* Shrinking unmaps what is past EOF: SIGBUS there afterwards. */
+	ASSERT_EQ(0, ftruncate(self->fd, PG + 10));
+	EXPECT_EQ(0, probe_load(p + PG + 9, &c));
+	EXPECT_EQ(pat(52, PG + 9), (unsigned char)c);
+	EXPECT_EQ(0, probe_load(p + PG + 10, &c));
+	EXPECT_EQ(0, c);
+	EXPECT_EQ(SIGBUS, probe_load(p + 2 * PG, &c));
+	EXPECT_EQ(SIGBUS, probe_store(p + 3 * PG, 1));
+	EXPECT_EQ(2 * 8, file_blocks(self->fd));
+	/* Growing back maps zeros, not the old data. */
+	ASSERT_EQ(0, ftruncate(self->fd, 4 * PG));
+	EXPECT_EQ(-1, nonzero_at(p + PG + 10, 3 * PG - 10));
+	EXPECT_EQ(-1, pat_mismatch(p, PG + 10, 52, 0));
+	munmap(p, 4 * PG);
+}
+
+TEST_F_TIMEOUT(fs, write_short_copy, T_TIMEOUT)
+{
+	char *buf, *got;
+
+	/* A source buffer whose second half is not readable. */
+	buf = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	pat_fill(buf, PG, 53, 0);
+	ASSERT_EQ(0, mprotect(buf + PG, PG, PROT_NONE));
+	/* Page aligned, so the first attempt copies a whole page... */
+	EXPECT_EQ(PG, pwrite(self->fd, buf, 2 * PG, 0));
+	EXPECT_EQ(PG, file_size(self->fd));
+	EXPECT_EQ(-1, check_pat(self->fd, PG, 53, 0));
+	/* ...unaligned, the short copy inside one page is retried. */
+	EXPECT_EQ(PG - 100, pwrite(self->fd, buf + 100, 2 * PG - 100, PG));
+	EXPECT_EQ(2 * PG - 100, file_size(self->fd));
+	got = read_at(self->fd, PG - 100, PG);
+	ASSERT_NE(NULL, got);
+	EXPECT_EQ(-1, pat_mismatch(got, PG - 100, 53, 100));
+	free(got);
+	/* Nothing at all: EFAULT, the file unchanged. */
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(self->fd, buf + PG, PG, 2 * PG));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(2 * PG - 100, file_size(self->fd));
+	EXPECT_EQ(2 * 8, file_blocks(self->fd));
+	munmap(buf, 2 * PG);
+}
+
 TEST_F_TIMEOUT(own, mmap_write_enospc_sigbus, T_TIMEOUT)
 {
 	const char *d = self->dir[0];
@@ -825,8 +879,9 @@ TEST_F_TIMEOUT(own, size_invalid_einval, T_TIMEOUT)
 TEST_F_TIMEOUT(own, two_mounts_independent, T_TIMEOUT)
 {
 	const char *a = self->dir[0], *b = self->dir[1];
+	char path[PATH_MAX];
 	struct stat sa, sb;
-	int fa, fb;
+	int fa, fb, fd;
 
 	ASSERT_EQ(0, own_mount(self, 0, "size=1m"));
 	ASSERT_EQ(0, own_mount(self, 1, "size=2m"));
@@ -866,6 +921,16 @@ TEST_F_TIMEOUT(own, two_mounts_independent, T_TIMEOUT)
 	EXPECT_EQ(3, holefs_stat(b, "writeback_folios"));
 	/* Gauges survive a clear. */
 	EXPECT_EQ(10, holefs_stat(a, "blocks_used"));
+	/* Only "1" clears. */
+	snprintf(path, sizeof(path), "/sys/fs/holefs/%u:%u/stats_clear",
+		 major(sb.st_dev), minor(sb.st_dev));
+	fd = open(path, O_WRONLY);
+	ASSERT_LE(0, fd);
+	errno = 0;
+	EXPECT_EQ(-1, write(fd, "0", 1));
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+	EXPECT_EQ(3, holefs_stat(b, "writeback_folios"));
 
 	/* Unmounting b leaves a's data alone. */
 	close(fb);
