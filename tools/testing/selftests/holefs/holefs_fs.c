@@ -499,6 +499,41 @@ TEST_F_TIMEOUT(fs, mmap_past_eof_sigbus, T_TIMEOUT)
 	munmap(p, 3 * PG);
 }
 
+/*
+ * Bytes stored through a mapping past EOF in the EOF page are not file
+ * data; when a write (in that page or beyond it) grows the file over
+ * them, they must read as zeros (fsx -e).
+ */
+TEST_F_TIMEOUT(fs, mmap_past_eof_then_write_grows, T_TIMEOUT)
+{
+	static const struct { off_t at; bool sync; const char *name; } c[] = {
+		{ 2 * PG, true, "write in a later page, after msync" },
+		{ 2 * PG, false, "write in a later page, page dirty" },
+		{ 300, true, "write in the EOF page, after msync" },
+		{ 300, false, "write in the EOF page, page dirty" },
+	};
+	unsigned int i;
+	char *p;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		ASSERT_EQ(0, ftruncate(self->fd, 0));
+		ASSERT_EQ(0, pat_pwrite(self->fd, 100, 54, 0));
+		p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->fd, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		memset(p + 100, 'x', PG - 100);
+		if (c[i].sync)
+			ASSERT_EQ(0, msync(p, PG, MS_SYNC));
+		ASSERT_EQ(1, pwrite(self->fd, "y", 1, c[i].at));
+		EXPECT_EQ(-1, check_zero(self->fd, (c[i].at < PG ? c[i].at : PG)
+					 - 100, 100)) TH_LOG("%s", c[i].name);
+		EXPECT_EQ(-1, nonzero_at(p + 100, (c[i].at < PG ? c[i].at :
+						     PG) - 100))
+			TH_LOG("%s: through the mapping", c[i].name);
+		munmap(p, PG);
+	}
+}
+
 TEST_F_TIMEOUT(fs, truncate_under_mapping, T_TIMEOUT)
 {
 	char *p, c = 1;
