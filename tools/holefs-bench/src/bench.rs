@@ -34,8 +34,9 @@ const COUNTERS: [&str; 6] = [
 ];
 
 pub struct Config {
-    pub dir: PathBuf,
-    pub fs: String,
+    /// (label, directory) of each mounted file system, measured in turn
+    /// repetition by repetition.
+    pub targets: Vec<(String, PathBuf)>,
     /// Bytes of the faulted file.
     pub size: u64,
     pub reps: usize,
@@ -51,10 +52,17 @@ pub struct Config {
     pub p5_size: u64,
 }
 
-pub struct Bench {
-    cfg: Config,
+/// One file system under test: its label, directory, main file, counters.
+struct Target {
+    label: String,
+    dir: PathBuf,
     file: File,
     counters: Counters,
+}
+
+pub struct Bench {
+    cfg: Config,
+    targets: Vec<Target>,
 }
 
 /// One repetition of a fault case.
@@ -99,6 +107,22 @@ fn fill(file: &File, off: u64, len: u64, buf: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// [`fill`], then fdatasync, in steps of 32 MiB: dirty data never piles up.
+/// (The holefs module as of issue 8 never writes back by itself, only on
+/// fsync: a writer that reaches the dirty limit would wait forever in
+/// balance_dirty_pages(); Documentation/bench.rst.)
+fn fill_synced(file: &File, off: u64, len: u64, buf: &[u8]) -> io::Result<()> {
+    const STEP: u64 = 32 * MIB;
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(STEP);
+        fill(file, off + done, n, buf)?;
+        file.sync_data()?;
+        done += n;
+    }
+    Ok(())
+}
+
 /// xorshift64*: reproducible random page numbers.
 struct Rng(u64);
 
@@ -135,47 +159,57 @@ impl PunchLoad<'_> {
 
 impl Bench {
     pub fn new(cfg: Config) -> io::Result<Self> {
-        let path = cfg.dir.join("bench.dat");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)?;
-        let counters = Counters::for_dir(&cfg.dir);
-        Ok(Bench {
-            cfg,
-            file,
-            counters,
-        })
+        let mut targets = Vec::new();
+        for (label, dir) in &cfg.targets {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(dir.join("bench.dat"))?;
+            targets.push(Target {
+                label: label.clone(),
+                dir: dir.clone(),
+                file,
+                counters: Counters::for_dir(dir),
+            });
+        }
+        Ok(Bench { cfg, targets })
     }
 
     fn phase(&self, p: &str) -> bool {
         self.cfg.phases.iter().any(|x| x == p)
     }
 
+    /// The targets in the order of repetition `rep`: rotated, so that no
+    /// file system always runs first (or right after another).
+    fn order(&self, rep: usize) -> impl Iterator<Item = (usize, &Target)> {
+        let n = self.targets.len();
+        (0..n).map(move |k| {
+            let i = (rep + k) % n;
+            (i, &self.targets[i])
+        })
+    }
+
     pub fn run(&self) -> io::Result<()> {
         let cfg = &self.cfg;
-        let t = Instant::now();
-        // The faulted file plus, behind it, the p3 punch-load range.
-        fill(&self.file, 0, cfg.size + cfg.load_len, &pattern(1))?;
-        self.file.sync_all()?;
-        let create_s = t.elapsed().as_secs_f64();
-        emit(vec![
-            ("fs", J::s(&cfg.fs)),
-            ("phase", J::s("setup")),
-            ("size", J::Int(cfg.size)),
-            ("reps", J::Int(cfg.reps as u64)),
-            (
-                "holefs_counters",
-                J::Int(u64::from(self.counters.available())),
-            ),
-            ("create_s", J::Num(create_s)),
-        ]);
-        // Warm up: everything mapped once, so p1 finds the cache full.
-        let m = Mapping::new(&self.file, cfg.size as usize)?;
-        m.touch(0..m.pages());
-        drop(m);
+        for t in &self.targets {
+            let start = Instant::now();
+            // The faulted file plus, behind it, the p3 punch-load range.
+            fill_synced(&t.file, 0, cfg.size + cfg.load_len, &pattern(1))?;
+            emit(vec![
+                ("fs", J::s(&t.label)),
+                ("phase", J::s("setup")),
+                ("size", J::Int(cfg.size)),
+                ("reps", J::Int(cfg.reps as u64)),
+                ("targets", J::Int(self.targets.len() as u64)),
+                ("holefs_counters", J::Int(u64::from(t.counters.available()))),
+                ("create_s", J::Num(start.elapsed().as_secs_f64())),
+            ]);
+            // Warm up: everything mapped once, so p1 finds the cache full.
+            let m = Mapping::new(&t.file, cfg.size as usize)?;
+            m.touch(0..m.pages());
+        }
 
         if self.phase("p1") {
             self.fault_case("p1", "t1", 1, false, false, false)?;
@@ -192,8 +226,10 @@ impl Bench {
             self.fault_case("p2", "t2_shared", 2, true, true, false)?;
         }
         if self.phase("p4") {
-            self.punch_latency("punch_small", cfg.punch_small, cfg.punch_small_n)?;
-            self.punch_latency("punch_large", cfg.punch_large, cfg.punch_large_n)?;
+            for t in &self.targets {
+                self.punch_latency(t, "punch_small", cfg.punch_small, cfg.punch_small_n)?;
+                self.punch_latency(t, "punch_large", cfg.punch_large, cfg.punch_large_n)?;
+            }
         }
         if self.phase("p5") {
             self.buffered()?;
@@ -216,11 +252,33 @@ impl Bench {
     ) -> io::Result<()> {
         // One repetition first, not counted: TCG translates the code paths
         // on first use, and the first pass also settles the page tables.
-        self.fault_rep(threads, shared, cold, load)?;
-        let mut reps = Vec::new();
-        for _ in 0..self.cfg.reps {
-            reps.push(self.fault_rep(threads, shared, cold, load)?);
+        for t in &self.targets {
+            self.fault_rep(t, threads, shared, cold, load)?;
         }
+        let mut all: Vec<Vec<FaultRep>> = self.targets.iter().map(|_| Vec::new()).collect();
+        for rep in 0..self.cfg.reps {
+            for (i, t) in self.order(rep) {
+                all[i].push(self.fault_rep(t, threads, shared, cold, load)?);
+            }
+        }
+        for (t, reps) in self.targets.iter().zip(all) {
+            self.emit_fault_case(t, phase, case, threads, shared, cold, load, &reps);
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn emit_fault_case(
+        &self,
+        t: &Target,
+        phase: &str,
+        case: &str,
+        threads: usize,
+        shared: bool,
+        cold: bool,
+        load: bool,
+        reps: &[FaultRep],
+    ) {
         let per1000 = |f: &dyn Fn(&FaultRep) -> u64| -> J {
             J::nums(
                 &reps
@@ -233,13 +291,13 @@ impl Bench {
             ("minflt".into(), per1000(&|r| r.minflt)),
             ("majflt".into(), per1000(&|r| r.majflt)),
         ];
-        if self.counters.available() {
+        if t.counters.available() {
             for c in COUNTERS {
                 p1k.push((c.into(), per1000(&|r| *r.counters.get(c).unwrap_or(&0))));
             }
         }
         let mut fields = vec![
-            ("fs", J::s(&self.cfg.fs)),
+            ("fs", J::s(&t.label)),
             ("phase", J::s(phase)),
             ("case", J::s(case)),
             ("threads", J::Int(threads as u64)),
@@ -261,7 +319,7 @@ impl Bench {
             ),
             ("per_1000_pages", J::Obj(p1k)),
         ];
-        if self.counters.available() {
+        if t.counters.available() {
             fields.push((
                 "trylock_failed",
                 J::ints(
@@ -296,11 +354,11 @@ impl Bench {
             fields.push(("load_len", J::Int(self.cfg.load_len)));
         }
         emit(fields);
-        Ok(())
     }
 
     fn fault_rep(
         &self,
+        t: &Target,
         threads: usize,
         shared: bool,
         cold: bool,
@@ -311,11 +369,11 @@ impl Bench {
         let mut rep = FaultRep::default();
         if cold {
             sys::drop_caches()?;
-            let m = Mapping::new(&self.file, size)?;
+            let m = Mapping::new(&t.file, size)?;
             rep.resident_pct = Some(m.resident_pages()? as f64 * 100.0 / npages as f64);
         }
         let punch_load = PunchLoad {
-            file: &self.file,
+            file: &t.file,
             off: self.cfg.size,
             len: self.cfg.load_len,
             stop: AtomicBool::new(false),
@@ -332,7 +390,7 @@ impl Bench {
                     std::thread::sleep(Duration::from_millis(1));
                 }
             }
-            let measured = self.timed_faults(threads, shared, &mut rep);
+            let measured = self.timed_faults(t, threads, shared, &mut rep);
             punch_load.stop.store(true, Ordering::Relaxed);
             if let Some(h) = loader {
                 h.join().expect("punch thread panicked")?;
@@ -344,15 +402,21 @@ impl Bench {
     }
 
     /// The timed part of a fault repetition.
-    fn timed_faults(&self, threads: usize, shared: bool, rep: &mut FaultRep) -> io::Result<()> {
+    fn timed_faults(
+        &self,
+        t: &Target,
+        threads: usize,
+        shared: bool,
+        rep: &mut FaultRep,
+    ) -> io::Result<()> {
         let size = self.cfg.size as usize;
         let npages = size / PAGE;
         {
-            let before = self.counters.read();
+            let before = t.counters.read();
             let (min0, maj0) = sys::faults();
             let t0 = Instant::now();
             let common = if shared {
-                Some(Mapping::new(&self.file, size)?)
+                Some(Mapping::new(&t.file, size)?)
             } else {
                 None
             };
@@ -362,7 +426,7 @@ impl Bench {
                 let handles: Vec<_> = (0..threads)
                     .map(|i| {
                         let common = common.as_ref();
-                        let file = &self.file;
+                        let file = &t.file;
                         s2.spawn(move || -> io::Result<(u64, Option<Mapping>)> {
                             match common {
                                 Some(m) => {
@@ -389,7 +453,7 @@ impl Bench {
             })?;
             rep.secs = t0.elapsed().as_secs_f64();
             let (min1, maj1) = sys::faults();
-            let after = self.counters.read();
+            let after = t.counters.read();
             // Unmapped outside the timing.
             drop(own);
             drop(common);
@@ -403,7 +467,7 @@ impl Bench {
 
     /// p4: `n` punches of `len` bytes (the range rewritten before each, not
     /// timed) while two threads map and touch the whole file in a loop.
-    fn punch_latency(&self, case: &str, len: u64, n: usize) -> io::Result<()> {
+    fn punch_latency(&self, t: &Target, case: &str, len: u64, n: usize) -> io::Result<()> {
         let size = self.cfg.size;
         let len = len.min(size / 2).max(PAGE as u64);
         let slots = (size / len).max(1);
@@ -412,13 +476,13 @@ impl Bench {
         let buf = pattern(3);
         let mut lat = Vec::new();
         let mut slow = Vec::new();
-        let t = Instant::now();
+        let start = Instant::now();
         std::thread::scope(|s| -> io::Result<()> {
             let faulters: Vec<_> = (0..2)
                 .map(|_| {
                     s.spawn(|| -> io::Result<()> {
                         while !stop.load(Ordering::Relaxed) {
-                            let m = Mapping::new(&self.file, size as usize)?;
+                            let m = Mapping::new(&t.file, size as usize)?;
                             m.touch(0..m.pages());
                             touched.fetch_add(m.pages() as u64, Ordering::Relaxed);
                         }
@@ -429,12 +493,12 @@ impl Bench {
             let mut result = Ok(());
             for k in 0..n {
                 let off = (k as u64 % slots) * len;
-                if let Err(e) = fill(&self.file, off, len, &buf) {
+                if let Err(e) = fill(&t.file, off, len, &buf) {
                     result = Err(e);
                     break;
                 }
                 let t0 = Instant::now();
-                if let Err(e) = sys::punch(&self.file, off, len) {
+                if let Err(e) = sys::punch(&t.file, off, len) {
                     result = Err(e);
                     break;
                 }
@@ -455,33 +519,36 @@ impl Bench {
         })?;
         // Put the data back for the phases that follow: every slot used is
         // a hole now.
-        fill(&self.file, 0, slots.min(n as u64) * len, &pattern(1))?;
+        fill_synced(&t.file, 0, slots.min(n as u64) * len, &pattern(1))?;
         emit(vec![
-            ("fs", J::s(&self.cfg.fs)),
+            ("fs", J::s(&t.label)),
             ("phase", J::s("p4")),
             ("case", J::s(case)),
             ("len", J::Int(len)),
             ("unit", J::s("ms")),
             ("values", J::nums(&lat)),
             ("fault_pages", J::Int(touched.load(Ordering::Relaxed))),
-            ("elapsed_s", J::Num(t.elapsed().as_secs_f64())),
+            ("elapsed_s", J::Num(start.elapsed().as_secs_f64())),
             ("over_1s", J::Arr(slow)),
         ]);
         Ok(())
     }
 
-    /// p5: 4 KiB pread/pwrite over a file of `p5_size` bytes in the cache.
+    /// p5: 4 KiB pread/pwrite over a file of `p5_size` bytes in the cache,
+    /// on every target in turn, repetition by repetition.
     fn buffered(&self) -> io::Result<()> {
         let size = self.cfg.p5_size;
-        let path = self.cfg.dir.join("p5.dat");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)?;
-        fill(&file, 0, size, &pattern(5))?;
-        file.sync_all()?;
+        let mut files = Vec::new();
+        for t in &self.targets {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(t.dir.join("p5.dat"))?;
+            fill_synced(&file, 0, size, &pattern(5))?;
+            files.push(file);
+        }
         let npages = size / PAGE as u64;
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let random: Vec<u64> = (0..npages)
@@ -498,61 +565,65 @@ impl Bench {
         ];
         let mut buf = vec![0x5au8; PAGE];
         for (case, offsets, write, truncate) in cases {
-            let mut vals = Vec::new();
-            let mut fsync_s = Vec::new();
-            let mut allocs = Vec::new();
+            let n = self.targets.len();
+            let mut vals = vec![Vec::new(); n];
+            let mut fsync_s = vec![Vec::new(); n];
+            let mut allocs = vec![Vec::new(); n];
             // Repetition 0 is a warm-up and not counted.
             for rep in 0..=self.cfg.reps {
-                if truncate {
-                    file.set_len(0)?;
-                    file.sync_all()?;
-                }
-                let before = self.counters.read();
-                let t0 = Instant::now();
-                for &off in offsets {
-                    if write {
-                        file.write_all_at(&buf, off)?;
-                    } else {
-                        file.read_exact_at(&mut buf, off)?;
+                for (i, t) in self.order(rep) {
+                    let file = &files[i];
+                    if truncate {
+                        file.set_len(0)?;
+                        file.sync_all()?;
                     }
+                    let before = t.counters.read();
+                    let t0 = Instant::now();
+                    for &off in offsets {
+                        if write {
+                            file.write_all_at(&buf, off)?;
+                        } else {
+                            file.read_exact_at(&mut buf, off)?;
+                        }
+                    }
+                    let secs = t0.elapsed().as_secs_f64();
+                    let after = t.counters.read();
+                    let t1 = Instant::now();
+                    if write {
+                        file.sync_all()?;
+                    }
+                    let fsync = t1.elapsed().as_secs_f64();
+                    if rep == 0 {
+                        continue;
+                    }
+                    vals[i].push(offsets.len() as f64 * PAGE as f64 / MIB as f64 / secs);
+                    let delta = sys::delta(&before, &after);
+                    allocs[i].push(*delta.get("blocks_allocated").unwrap_or(&0));
+                    fsync_s[i].push(fsync);
                 }
-                let secs = t0.elapsed().as_secs_f64();
-                let after = self.counters.read();
-                let t1 = Instant::now();
+            }
+            for (i, t) in self.targets.iter().enumerate() {
+                let mut fields = vec![
+                    ("fs", J::s(&t.label)),
+                    ("phase", J::s("p5")),
+                    ("case", J::s(case)),
+                    ("unit", J::s("MiB/s")),
+                    ("ops", J::Int(offsets.len() as u64)),
+                    ("values", J::nums(&vals[i])),
+                ];
                 if write {
-                    file.sync_all()?;
+                    fields.push(("fsync_s", J::nums(&fsync_s[i])));
                 }
-                let fsync = t1.elapsed().as_secs_f64();
-                if rep == 0 {
-                    continue;
+                if t.counters.available() {
+                    fields.push(("blocks_allocated", J::ints(&allocs[i])));
                 }
-                vals.push(offsets.len() as f64 * PAGE as f64 / MIB as f64 / secs);
-                allocs.push(
-                    *sys::delta(&before, &after)
-                        .get("blocks_allocated")
-                        .unwrap_or(&0),
-                );
-                if write {
-                    fsync_s.push(fsync);
-                }
+                emit(fields);
             }
-            let mut fields = vec![
-                ("fs", J::s(&self.cfg.fs)),
-                ("phase", J::s("p5")),
-                ("case", J::s(case)),
-                ("unit", J::s("MiB/s")),
-                ("ops", J::Int(offsets.len() as u64)),
-                ("values", J::nums(&vals)),
-            ];
-            if write {
-                fields.push(("fsync_s", J::nums(&fsync_s)));
-            }
-            if self.counters.available() {
-                fields.push(("blocks_allocated", J::ints(&allocs)));
-            }
-            emit(fields);
         }
-        drop(file);
-        std::fs::remove_file(path)
+        drop(files);
+        for t in &self.targets {
+            std::fs::remove_file(t.dir.join("p5.dat"))?;
+        }
+        Ok(())
     }
 }

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-//! holefs-bench: the `make bench` measurements, run in the guest on one
-//! mounted file system at a time (Documentation/bench.rst).
+//! holefs-bench: the `make bench` measurements, run in the guest on the
+//! mounted file systems under test, interleaved (Documentation/bench.rst).
 //!
-//!   holefs-bench run --dir MNT --fs LABEL [options]
+//!   holefs-bench run --target LABEL=MNT... [options]
 //!   holefs-bench sparse-write IMG DEV  a sparse image (scripts/bench) to DEV
-//!   holefs-bench discard DEV         discard a whole block device
 
 mod bench;
 mod json;
@@ -17,12 +16,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  holefs-bench run --dir DIR --fs LABEL [--size N] [--reps N]
+  holefs-bench run --target LABEL=DIR [--target LABEL=DIR]... [--size N] [--reps N]
         [--phases p1,p2,p3,p4,p5] [--load-len N] [--punch-small N]
         [--punch-small-n N] [--punch-large N] [--punch-large-n N]
         [--p5-size N]
   holefs-bench sparse-write IMG DEV
-  holefs-bench discard DEV
+The targets are measured in turn, repetition by repetition (rotating the
+order), so that ratios between them come from interleaved samples.
 Sizes take k, m, g suffixes.  Records go to stdout as
 'HOLEFS-BENCH: {json}' lines (Documentation/bench.rst).";
 
@@ -41,8 +41,7 @@ fn parse_size(s: &str) -> Result<u64, String> {
 
 fn parse_run(args: &[String]) -> Result<bench::Config, String> {
     let mut cfg = bench::Config {
-        dir: PathBuf::new(),
-        fs: String::new(),
+        targets: Vec::new(),
         size: 256 << 20,
         reps: 5,
         phases: ["p1", "p2", "p3", "p4", "p5"].map(String::from).to_vec(),
@@ -64,8 +63,12 @@ fn parse_run(args: &[String]) -> Result<bench::Config, String> {
                 .map_err(|_| format!("bad number '{val}'"))
         };
         match opt.as_str() {
-            "--dir" => cfg.dir = PathBuf::from(val),
-            "--fs" => cfg.fs = val.to_string(),
+            "--target" => {
+                let (label, dir) = val
+                    .split_once('=')
+                    .ok_or_else(|| format!("--target wants LABEL=DIR, not '{val}'"))?;
+                cfg.targets.push((label.to_string(), PathBuf::from(dir)));
+            }
             "--size" => cfg.size = parse_size(val)?,
             "--reps" => cfg.reps = num()?,
             "--phases" => cfg.phases = val.split(',').map(String::from).collect(),
@@ -78,8 +81,8 @@ fn parse_run(args: &[String]) -> Result<bench::Config, String> {
             _ => return Err(format!("unknown option {opt}")),
         }
     }
-    if cfg.dir.as_os_str().is_empty() || cfg.fs.is_empty() {
-        return Err("--dir and --fs are required".into());
+    if cfg.targets.is_empty() {
+        return Err("at least one --target LABEL=DIR is required".into());
     }
     let page = sys::PAGE as u64;
     for (name, v) in [
@@ -144,10 +147,6 @@ fn main() -> ExitCode {
         Some("sparse-write") if args.len() == 3 => sparse_write(&args[1], &args[2]).map(|n| {
             eprintln!("holefs-bench: wrote {n} bytes to {}", args[2]);
         }),
-        Some("discard") if args.len() == 2 => OpenOptions::new()
-            .write(true)
-            .open(&args[1])
-            .and_then(|f| sys::blk_discard(&f)),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -179,7 +178,7 @@ mod tests {
 
     #[test]
     fn run_options() {
-        let args: Vec<String> = ["--dir", "/mnt", "--fs", "x", "--size", "8m", "--reps", "3"]
+        let args: Vec<String> = ["--target", "x=/mnt", "--size", "8m", "--reps", "3"]
             .map(String::from)
             .to_vec();
         let cfg = parse_run(&args).unwrap();
@@ -192,7 +191,8 @@ mod tests {
                 .collect::<Vec<_>>()
         )
         .is_err());
-        assert!(parse_run(&["--dir".into(), "/mnt".into()]).is_err());
+        assert!(parse_run(&["--target".into(), "/mnt".into()]).is_err());
+        assert!(parse_run(&["--size".into(), "8m".into()]).is_err());
     }
 
     #[test]

@@ -115,24 +115,6 @@ pub fn faults() -> (u64, u64) {
     }
 }
 
-const BLKGETSIZE64: libc::c_ulong = 0x8008_1272;
-const BLKDISCARD: libc::c_ulong = 0x1277;
-
-/// The size of a block device in bytes.
-pub fn blk_size(dev: &File) -> io::Result<u64> {
-    let mut size = 0u64;
-    // SAFETY: BLKGETSIZE64 writes one u64.
-    check(unsafe { libc::ioctl(dev.as_raw_fd(), BLKGETSIZE64, &mut size) })?;
-    Ok(size)
-}
-
-/// Discards the whole block device (brd frees its pages).
-pub fn blk_discard(dev: &File) -> io::Result<()> {
-    let range = [0u64, blk_size(dev)?];
-    // SAFETY: BLKDISCARD reads two u64s.
-    check(unsafe { libc::ioctl(dev.as_raw_fd(), BLKDISCARD, range.as_ptr()) }).map(|_| ())
-}
-
 /// The holefs counters of one mount (`/sys/fs/holefs/<maj:min>/stats`), or
 /// nothing for other file systems.
 #[derive(Clone)]
