@@ -16,6 +16,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::json::J;
@@ -50,6 +51,10 @@ pub struct Config {
     pub punch_large_n: usize,
     /// Bytes of the p5 file.
     pub p5_size: u64,
+    /// Repetitions of each p5 case.
+    pub p5_reps: usize,
+    /// The labels of the targets p5 measures (all if empty).
+    pub p5_targets: Vec<String>,
 }
 
 /// One file system under test: its label, directory, main file, counters.
@@ -77,11 +82,16 @@ struct FaultRep {
     punches: Option<u64>,
 }
 
+/// When the program started: records carry their time since then ("t").
+static START: OnceLock<Instant> = OnceLock::new();
+
 fn emit(fields: Vec<(&str, J)>) {
+    let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
     let obj = J::Obj(
         fields
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
+            .chain([("t".to_string(), J::Num(t))])
             .collect(),
     );
     let mut out = io::stdout().lock();
@@ -192,6 +202,7 @@ impl Bench {
     }
 
     pub fn run(&self) -> io::Result<()> {
+        START.get_or_init(Instant::now);
         let cfg = &self.cfg;
         for t in &self.targets {
             let start = Instant::now();
@@ -538,8 +549,13 @@ impl Bench {
     /// on every target in turn, repetition by repetition.
     fn buffered(&self) -> io::Result<()> {
         let size = self.cfg.p5_size;
+        let targets: Vec<&Target> = self
+            .targets
+            .iter()
+            .filter(|t| self.cfg.p5_targets.is_empty() || self.cfg.p5_targets.contains(&t.label))
+            .collect();
         let mut files = Vec::new();
-        for t in &self.targets {
+        for t in &targets {
             let file = OpenOptions::new()
                 .read(true)
                 .write(true)
@@ -555,24 +571,31 @@ impl Bench {
             .map(|_| rng.next() % npages * PAGE as u64)
             .collect();
         let seq: Vec<u64> = (0..npages).map(|i| i * PAGE as u64).collect();
-        let cases: [(&str, &[u64], bool, bool); 5] = [
+        let hot: Vec<u64> = vec![0; npages as usize];
+        let cases: [(&str, &[u64], bool, bool); 6] = [
             ("seq_read", &seq, false, false),
             ("rand_read", &random, false, false),
             ("seq_write", &seq, true, false),
             ("rand_write", &random, true, false),
             // Into an emptied file: the allocating write path.
             ("append_write", &seq, true, true),
+            // The same page over and over: it stays dirty, so this is the
+            // write path without dirtying a clean page (no dirty
+            // accounting or throttling, no allocation).
+            ("hot_write", &hot, true, false),
         ];
         let mut buf = vec![0x5au8; PAGE];
         for (case, offsets, write, truncate) in cases {
-            let n = self.targets.len();
+            let n = targets.len();
             let mut vals = vec![Vec::new(); n];
             let mut fsync_s = vec![Vec::new(); n];
             let mut allocs = vec![Vec::new(); n];
             // Repetition 0 is a warm-up and not counted.
-            for rep in 0..=self.cfg.reps {
-                for (i, t) in self.order(rep) {
-                    let file = &files[i];
+            for rep in 0..=self.cfg.p5_reps {
+                for k in 0..n {
+                    // Rotated as in `order`.
+                    let i = (rep + k) % n;
+                    let (t, file) = (targets[i], &files[i]);
                     if truncate {
                         file.set_len(0)?;
                         file.sync_all()?;
@@ -602,7 +625,7 @@ impl Bench {
                     fsync_s[i].push(fsync);
                 }
             }
-            for (i, t) in self.targets.iter().enumerate() {
+            for (i, t) in targets.iter().enumerate() {
                 let mut fields = vec![
                     ("fs", J::s(&t.label)),
                     ("phase", J::s("p5")),
@@ -621,7 +644,7 @@ impl Bench {
             }
         }
         drop(files);
-        for t in &self.targets {
+        for t in &targets {
             std::fs::remove_file(t.dir.join("p5.dat"))?;
         }
         Ok(())

@@ -19,7 +19,7 @@ const USAGE: &str = "usage:
   holefs-bench run --target LABEL=DIR [--target LABEL=DIR]... [--size N] [--reps N]
         [--phases p1,p2,p3,p4,p5] [--load-len N] [--punch-small N]
         [--punch-small-n N] [--punch-large N] [--punch-large-n N]
-        [--p5-size N]
+        [--p5-size N] [--p5-reps N] [--p5-targets LABEL,...]
   holefs-bench sparse-write IMG DEV
 The targets are measured in turn, repetition by repetition (rotating the
 order), so that ratios between them come from interleaved samples.
@@ -51,6 +51,8 @@ fn parse_run(args: &[String]) -> Result<bench::Config, String> {
         punch_large: 64 << 20,
         punch_large_n: 10,
         p5_size: 64 << 20,
+        p5_reps: 5,
+        p5_targets: Vec::new(),
     };
     let mut it = args.iter();
     while let Some(opt) = it.next() {
@@ -78,6 +80,8 @@ fn parse_run(args: &[String]) -> Result<bench::Config, String> {
             "--punch-large" => cfg.punch_large = parse_size(val)?,
             "--punch-large-n" => cfg.punch_large_n = num()?,
             "--p5-size" => cfg.p5_size = parse_size(val)?,
+            "--p5-reps" => cfg.p5_reps = num()?,
+            "--p5-targets" => cfg.p5_targets = val.split(',').map(String::from).collect(),
             _ => return Err(format!("unknown option {opt}")),
         }
     }
@@ -94,8 +98,8 @@ fn parse_run(args: &[String]) -> Result<bench::Config, String> {
             return Err(format!("{name} must be a non-zero multiple of {page}"));
         }
     }
-    if cfg.reps == 0 {
-        return Err("--reps must be at least 1".into());
+    if cfg.reps == 0 || cfg.p5_reps == 0 {
+        return Err("--reps and --p5-reps must be at least 1".into());
     }
     Ok(cfg)
 }
