@@ -15,8 +15,10 @@ use kernel::prelude::*;
 use kernel::rbtree::RBTree;
 
 use crate::glue::block::Block;
+use crate::glue::cond_resched;
 use crate::pool::BlockPool;
 use crate::stats::{Counter, Stats};
+use kernel::page::PAGE_SIZE;
 
 /// Blocks of one inode, keyed by page index.
 pub(crate) struct BlockMap {
@@ -97,15 +99,18 @@ impl BlockMap {
         pool: &BlockPool,
         stats: &Stats,
     ) -> Result<u64> {
-        let missing = pages
-            .clone()
-            .filter(|i| self.blocks.get(i).is_none())
-            .count() as u64;
+        // Count what exists by walking the tree, not the range: the range
+        // may be far larger than the store (fallocate of terabytes).
+        let len = pages.end.saturating_sub(pages.start);
+        let missing = len - self.count_in(pages.clone());
         if !pool.try_reserve(missing) {
             return Err(ENOSPC);
         }
+        // The reservation succeeded, so the range is no larger than the
+        // store: this loop is bounded by `size=`.
         let mut done = 0;
         for index in pages {
+            cond_resched();
             if self.blocks.get(&index).is_some() {
                 continue;
             }
@@ -117,6 +122,37 @@ impl BlockMap {
             done += 1;
         }
         Ok(missing)
+    }
+
+    /// Number of blocks in `pages`, in time proportional to that number.
+    pub(crate) fn count_in(&mut self, pages: Range<u64>) -> u64 {
+        let mut n = 0;
+        let mut cursor = self.blocks.cursor_lower_bound(&pages.start);
+        while let Some(c) = cursor {
+            if *c.current().0 >= pages.end {
+                break;
+            }
+            n += 1;
+            cursor = c.move_next();
+        }
+        n
+    }
+
+    /// Zeroes every block in `pages`.
+    pub(crate) fn zero_range(&mut self, pages: Range<u64>) {
+        let mut next = pages.start;
+        while next < pages.end {
+            let Some(mut cursor) = self.blocks.cursor_lower_bound(&next) else {
+                break;
+            };
+            let (&index, block) = cursor.current_mut();
+            if index >= pages.end {
+                break;
+            }
+            block.zero(0, PAGE_SIZE);
+            next = index + 1;
+            cond_resched();
+        }
     }
 
     /// Frees the blocks of `pages`; returns how many there were.

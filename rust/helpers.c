@@ -208,6 +208,11 @@ void holefs_inode_touch(struct inode *inode)
 	inode_set_mtime_to_ts(inode, inode_set_ctime_current(inode));
 }
 
+void holefs_cond_resched(void)
+{
+	cond_resched();
+}
+
 void holefs_folio_zero_range(struct folio *folio, size_t start, size_t length)
 {
 	folio_zero_range(folio, start, length);

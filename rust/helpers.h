@@ -50,6 +50,7 @@ unsigned int holefs_major(dev_t dev);
 unsigned int holefs_minor(dev_t dev);
 void holefs_fsleep(unsigned long usecs);
 void holefs_inode_touch(struct inode *inode);
+void holefs_cond_resched(void);
 void holefs_folio_zero_range(struct folio *folio, size_t start, size_t length);
 void holefs_file_accessed(struct file *file);
 unsigned long holefs_totalram_pages(void);

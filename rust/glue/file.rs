@@ -9,7 +9,7 @@ use kernel::prelude::*;
 
 use super::bindings as b;
 use super::inode::{info, sb_info, set_i_blocks};
-use super::{vm_ops, zeroed, StaticTable, PAGE_SHIFT, PAGE_SIZE};
+use super::{vm_ops, zeroed, StaticTable, PAGE_SHIFT};
 use crate::options::{MapPagesPolicy, PunchPolicy};
 use crate::range::{self, FallocOp, PageSpan};
 use crate::stats::Counter;
@@ -136,6 +136,11 @@ unsafe extern "C" fn fallocate(
             let mapping = (*inode).i_mapping;
             let locked = sb_info(inode).config.punch == PunchPolicy::Locked;
             b::holefs_inode_lock(inode);
+            // Like a write: drop setuid/setgid, update the times.
+            if let Err(e) = to_result(b::file_modified(file)) {
+                b::holefs_inode_unlock(inode);
+                return Err(e);
+            }
             if locked {
                 b::holefs_invalidate_lock(mapping);
             }
@@ -147,9 +152,6 @@ unsafe extern "C" fn fallocate(
                 FallocOp::ZeroRange { keep_size } => zero_range(inode, &span, keep_size),
                 FallocOp::Allocate { keep_size } => allocate(inode, &span, keep_size),
             };
-            if result.is_ok() {
-                b::holefs_inode_touch(inode);
-            }
             if locked {
                 b::holefs_invalidate_unlock(mapping);
             }
@@ -237,14 +239,7 @@ unsafe fn zero_range(inode: *mut b::inode, span: &PageSpan, keep_size: bool) -> 
         }
         b::truncate_pagecache_range(inode, span.start() as _, (span.end() - 1) as _);
         zero_partial_blocks(inode, span);
-        {
-            let mut map = info(inode).map.lock();
-            for index in span.full_pages() {
-                if let Some(block) = map.get_mut(index) {
-                    block.zero(0, PAGE_SIZE as usize);
-                }
-            }
-        }
+        info(inode).map.lock().zero_range(span.full_pages());
         if grow {
             super::aops::zero_folio_tail((*inode).i_mapping, b::holefs_i_size_read(inode) as u64);
             b::holefs_i_size_write(inode, span.end() as b::loff_t);

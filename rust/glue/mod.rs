@@ -62,3 +62,11 @@ pub(crate) fn check_ptr<T>(ptr: *mut T) -> Result<*mut T> {
 pub(crate) const PAGE_SIZE: u64 = kernel::page::PAGE_SIZE as u64;
 /// log2 of [`PAGE_SIZE`].
 pub(crate) const PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32;
+
+/// Gives the CPU away if a reschedule is due, in loops over many blocks.
+/// May sleep.
+pub(crate) fn cond_resched() {
+    // SAFETY: called only from process context without spinlocks held (the
+    // block map lock is a mutex).
+    unsafe { b::holefs_cond_resched() };
+}
