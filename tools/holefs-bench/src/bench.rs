@@ -40,7 +40,10 @@ pub struct Config {
     pub targets: Vec<(String, PathBuf)>,
     /// Bytes of the faulted file.
     pub size: u64,
+    /// Repetitions of each p1 and p3 case.
     pub reps: usize,
+    /// Repetitions of each p2 case (each drops the caches).
+    pub p2_reps: usize,
     pub phases: Vec<String>,
     /// Bytes of the range the p3 punch load rewrites and punches.
     pub load_len: u64,
@@ -267,7 +270,12 @@ impl Bench {
             self.fault_rep(t, threads, shared, cold, load)?;
         }
         let mut all: Vec<Vec<FaultRep>> = self.targets.iter().map(|_| Vec::new()).collect();
-        for rep in 0..self.cfg.reps {
+        let reps = if cold {
+            self.cfg.p2_reps
+        } else {
+            self.cfg.reps
+        };
+        for rep in 0..reps {
             for (i, t) in self.order(rep) {
                 all[i].push(self.fault_rep(t, threads, shared, cold, load)?);
             }

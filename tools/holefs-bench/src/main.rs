@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
-  holefs-bench run --target LABEL=DIR [--target LABEL=DIR]... [--size N] [--reps N]
+  holefs-bench run --target LABEL=DIR [--target LABEL=DIR]... [--size N] [--reps N] [--p2-reps N]
         [--phases p1,p2,p3,p4,p5] [--load-len N] [--punch-small N]
         [--punch-small-n N] [--punch-large N] [--punch-large-n N]
         [--p5-size N] [--p5-reps N] [--p5-targets LABEL,...]
@@ -44,6 +44,7 @@ fn parse_run(args: &[String]) -> Result<bench::Config, String> {
         targets: Vec::new(),
         size: 256 << 20,
         reps: 5,
+        p2_reps: 5,
         phases: ["p1", "p2", "p3", "p4", "p5"].map(String::from).to_vec(),
         load_len: 1 << 20,
         punch_small: 1 << 20,
@@ -73,6 +74,7 @@ fn parse_run(args: &[String]) -> Result<bench::Config, String> {
             }
             "--size" => cfg.size = parse_size(val)?,
             "--reps" => cfg.reps = num()?,
+            "--p2-reps" => cfg.p2_reps = num()?,
             "--phases" => cfg.phases = val.split(',').map(String::from).collect(),
             "--load-len" => cfg.load_len = parse_size(val)?,
             "--punch-small" => cfg.punch_small = parse_size(val)?,
@@ -98,8 +100,8 @@ fn parse_run(args: &[String]) -> Result<bench::Config, String> {
             return Err(format!("{name} must be a non-zero multiple of {page}"));
         }
     }
-    if cfg.reps == 0 || cfg.p5_reps == 0 {
-        return Err("--reps and --p5-reps must be at least 1".into());
+    if cfg.reps == 0 || cfg.p2_reps == 0 || cfg.p5_reps == 0 {
+        return Err("--reps, --p2-reps and --p5-reps must be at least 1".into());
     }
     Ok(cfg)
 }
