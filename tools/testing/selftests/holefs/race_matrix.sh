@@ -78,10 +78,10 @@ jstr() {
 
 # counters MNT: the holefs counters as JSON members, "{}" elsewhere.
 counters() {
-	_d=$(holefs_stats_dir "$1" 2>/dev/null) && [ -r "$_d/stats" ] || {
+	if ! _d=$(holefs_stats_dir "$1" 2>/dev/null) || [ ! -r "$_d/stats" ]; then
 		echo '{}'
 		return
-	}
+	fi
 	awk 'BEGIN { printf "{" } { printf "%s\"%s\":%s", (NR > 1 ? "," : ""), $1, $2 }
 		END { printf "}" }' "$_d/stats"
 }
@@ -225,6 +225,7 @@ run_cell() {
 			fi
 			[ "$extend_ms" -lt "$cap" ] || break
 			r=$((r + 1))
+			t0=0
 			eval "t0=\$t_$r det=\$d_$r"
 			[ "$det" -eq 0 ] || continue
 			lim=$((t0 + cap - extend_ms))

@@ -115,7 +115,7 @@ stats_line() {
 }
 
 npol=3
-nsc=$(echo $SCENARIOS | wc -w)
+nsc=$(echo "$SCENARIOS" | wc -w)
 tap_plan $((npol * nsc * 2 + 1))
 dmesg_mark race_test
 holefs_unload 2>/dev/null
