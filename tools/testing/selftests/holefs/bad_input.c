@@ -85,9 +85,16 @@ static const char *errno_name(int e)
 	case ENXIO: return "ENXIO";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case ENOTTY: return "ENOTTY";
-	case ENOSYS: return "ENOSYS";
 	}
 	return "E?";
+}
+
+/* The marker after a line of a table whose check failed. */
+static const char *wrong_mark(bool ok)
+{
+	if (ok)
+		return "";
+	return "  <-- WRONG";
 }
 
 /* A fresh, empty directory under /tmp (the fixture mount is not used). */
@@ -179,11 +186,11 @@ static void pattern(unsigned char *buf, size_t len, off_t off, int seed)
 /* --- SIGBUS probing ----------------------------------------------------- */
 
 static sigjmp_buf probe_jmp;
-static volatile sig_atomic_t probe_sig;
+static sig_atomic_t probe_sig;	/* __atomic_* accesses only: set in the handler */
 
 static void probe_handler(int sig)
 {
-	probe_sig = sig;
+	__atomic_store_n(&probe_sig, sig, __ATOMIC_SEQ_CST);
 	siglongjmp(probe_jmp, 1);
 }
 
@@ -196,22 +203,25 @@ static void probe_install(void)
 	sigaction(SIGSEGV, &sa, NULL);
 }
 
-/* Load one byte at P: 0 or the signal it raised. */
-static int probe_load(volatile unsigned char *p, unsigned char *out)
+/*
+ * Load one byte at P: 0 or the signal it raised.  The atomic accesses make
+ * the compiler emit the access and reread the flag after the longjmp.
+ */
+static int probe_load(unsigned char *p, unsigned char *out)
 {
-	probe_sig = 0;
+	__atomic_store_n(&probe_sig, 0, __ATOMIC_SEQ_CST);
 	if (sigsetjmp(probe_jmp, 1) == 0)
-		*out = *p;
-	return probe_sig;
+		*out = __atomic_load_n(p, __ATOMIC_RELAXED);
+	return __atomic_load_n(&probe_sig, __ATOMIC_SEQ_CST);
 }
 
 /* Store one byte at P: 0 or the signal it raised. */
-static int probe_store(volatile unsigned char *p, unsigned char v)
+static int probe_store(unsigned char *p, unsigned char v)
 {
-	probe_sig = 0;
+	__atomic_store_n(&probe_sig, 0, __ATOMIC_SEQ_CST);
 	if (sigsetjmp(probe_jmp, 1) == 0)
-		*p = v;
-	return probe_sig;
+		__atomic_store_n(p, v, __ATOMIC_RELAXED);
+	return __atomic_load_n(&probe_sig, __ATOMIC_SEQ_CST);
 }
 
 /* --- a small mounted store ---------------------------------------------- */
@@ -380,7 +390,7 @@ TEST(mount_options)
 
 	make_dir(dir, sizeof(dir), "opts");
 	ASSERT_NE('\0', dir[0]);
-	for (i = 0; i < sizeof(mount_cases) / sizeof(mount_cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(mount_cases); i++) {
 		const struct mount_case *c = &mount_cases[i];
 		int want = c->is_unsafe && unsafe_ok ? 0 : c->err;
 		int before = stats_dirs();
@@ -429,7 +439,7 @@ TEST(remount_options)
 	make_dir(dir, sizeof(dir), "remount");
 	ASSERT_NE('\0', dir[0]);
 	ASSERT_EQ(0, mount_holefs(dir, "size=64k"));
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		FILE *f = fopen("/proc/self/mounts", "r");
 		char line[512];
 		int got;
@@ -440,8 +450,9 @@ TEST(remount_options)
 				snprintf(mounts_before, sizeof(mounts_before), "%s", line);
 		if (f)
 			fclose(f);
-		got = mount("holefs", dir, "holefs", MS_REMOUNT, cases[i].opts) ?
-			errno : 0;
+		got = 0;
+		if (mount("holefs", dir, "holefs", MS_REMOUNT, cases[i].opts))
+			got = errno;
 		f = fopen("/proc/self/mounts", "r");
 		while (f && fgets(line, sizeof(line), f))
 			if (strstr(line, dir))
@@ -452,7 +463,7 @@ TEST(remount_options)
 		     !statfs(dir, &sf) && sf.f_blocks == STORE_BLOCKS;
 		ksft_print_msg("mount -o remount,'%s': %s (want %s)%s\n",
 			       cases[i].opts, errno_name(got),
-			       errno_name(cases[i].err), ok ? "" : "  <-- WRONG");
+			       errno_name(cases[i].err), wrong_mark(ok));
 		if (!ok)
 			ksft_print_msg("  before: %s  after: %s", mounts_before,
 				       mounts_after);
@@ -546,7 +557,7 @@ TEST_F(store, fallocate)
 	snap(self->fd, self->file, &before);
 	ASSERT_EQ(FILE_LEN, before.size);
 	ASSERT_EQ(3, before.used);
-	for (i = 0; i < sizeof(falloc_cases) / sizeof(falloc_cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(falloc_cases); i++) {
 		const struct falloc_case *c = &falloc_cases[i];
 		int fd = open_kind(self->dir, self->file, c->fd);
 		int got;
@@ -1013,7 +1024,7 @@ static int helper(int argc, char **argv)
 		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[1], "--hold-map")) {
-		volatile unsigned char *p;
+		unsigned char *p;
 		char c;
 		int fd = open(argv[2], O_RDWR);
 
@@ -1023,7 +1034,9 @@ static int helper(int argc, char **argv)
 		if (p == MAP_FAILED)
 			return 1;
 		close(fd);
-		p[0] = p[0];
+		/* Fault the page in writable: the mapping is live. */
+		__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED),
+				 __ATOMIC_RELAXED);
 		printf("held\n");
 		fflush(stdout);
 		while (read(0, &c, 1) > 0)

@@ -154,7 +154,7 @@ static const char *fi_unavailable(void)
 		return "no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)";
 	if (stat(DBG "/failslab", &st))
 		mount("debugfs", DBG, "debugfs", 0, NULL);
-	for (i = 0; i < sizeof(fi_dirs) / sizeof(fi_dirs[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(fi_dirs); i++)
 		if (stat(fi_dirs[i], &st))
 			return "no failslab/fail_page_alloc in debugfs (CONFIG_FAULT_INJECTION_DEBUG_FS)";
 	return NULL;
@@ -164,7 +164,7 @@ static int fi_configure(void)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(knobs); i++) {
 		char path[PATH_MAX];
 
 		snprintf(path, sizeof(path), "%s/%s", knobs[i].dir, knobs[i].name);
@@ -182,7 +182,7 @@ static void fi_restore(void)
 	/* Probability first, so nothing fires while the rest is restored. */
 	knob_set(DBG "/failslab", "probability", "0");
 	knob_set(DBG "/fail_page_alloc", "probability", "0");
-	for (i = sizeof(knobs) / sizeof(knobs[0]); i-- > 0;)
+	for (i = ARRAY_SIZE(knobs); i-- > 0;)
 		if (knobs[i].have)
 			knob_set(knobs[i].dir, knobs[i].name, knobs[i].saved);
 }
@@ -215,11 +215,11 @@ static bool nth_fired(void)
 /* --- SIGBUS-safe memory access ------------------------------------------ */
 
 static sigjmp_buf bus_jmp;
-static volatile sig_atomic_t bus_sig;
+static sig_atomic_t bus_sig;	/* __atomic_* accesses only: set in the handler */
 
 static void bus_handler(int sig)
 {
-	bus_sig = sig;
+	__atomic_store_n(&bus_sig, sig, __ATOMIC_SEQ_CST);
 	siglongjmp(bus_jmp, 1);
 }
 
@@ -231,17 +231,22 @@ static void bus_install(void)
 	sigaction(SIGBUS, &sa, NULL);
 }
 
-/* memcpy that stops at SIGBUS; returns 0 or SIGBUS. */
-static int safe_copy(volatile unsigned char *dst, const volatile unsigned char *src,
-		     size_t len)
+/*
+ * memcpy that stops at SIGBUS; returns 0 or SIGBUS.  Byte-wise atomic
+ * accesses: the compiler can neither merge nor drop them, and the flag is
+ * reread after the longjmp.
+ */
+static int safe_copy(unsigned char *dst, const unsigned char *src, size_t len)
 {
 	size_t i;
 
-	bus_sig = 0;
+	__atomic_store_n(&bus_sig, 0, __ATOMIC_SEQ_CST);
 	if (sigsetjmp(bus_jmp, 1) == 0)
 		for (i = 0; i < len; i++)
-			dst[i] = src[i];
-	return bus_sig;
+			__atomic_store_n(&dst[i],
+					 __atomic_load_n(&src[i], __ATOMIC_RELAXED),
+					 __ATOMIC_RELAXED);
+	return __atomic_load_n(&bus_sig, __ATOMIC_SEQ_CST);
 }
 
 /* --- the mount ----------------------------------------------------------- */
@@ -282,7 +287,7 @@ static int stats_dirs(void)
 	return n;
 }
 
-static void drop_caches(void)
+static void drop_page_cache(void)
 {
 	sync();
 	put_str("/proc/sys/vm/drop_caches", "3");
@@ -679,7 +684,7 @@ static bool check_symlink(struct sweep *s, int err, char *why, size_t len)
 		snprintf(why, len, "symlink body wrong (%zd bytes)", n);
 		return false;
 	}
-	drop_caches();	/* the body is in the page cache: read it from the store */
+	drop_page_cache();	/* the body is in the page cache: read it from the store */
 	n = readlink(s->other, buf, sizeof(buf));
 	if (n != (ssize_t)strlen(link_target) || memcmp(buf, link_target, n)) {
 		snprintf(why, len, "symlink body wrong after drop_caches");
@@ -770,7 +775,7 @@ static int sweep_reset(struct sweep *s, const struct op *op)
 	if (op->cold) {
 		if (posix_fadvise(s->fd, 0, 0, POSIX_FADV_DONTNEED))
 			return -1;
-		drop_caches();
+		drop_page_cache();
 	}
 	return 0;
 }
@@ -858,7 +863,7 @@ static bool sweep_verify(struct __test_metadata *_metadata, struct sweep *s,
 			ok = false;
 		}
 		/* Acknowledged data must be in the store. */
-		drop_caches();
+		drop_page_cache();
 		image_read(s->fd, &stored, &got);
 		if (ok && !image_equal(&stored, &cached, &bad)) {
 			snprintf(why, sizeof(why), "the store differs from the page cache at byte %lld (size %lld vs %lld)",
@@ -958,7 +963,7 @@ TEST_F(fi, sweep)
 	memset(readbuf, 0, sizeof(readbuf));
 	mlockall(MCL_CURRENT);
 
-	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(ops); i++) {
 		const struct op *op = &ops[i];
 		long fired = 0, failed = 0;
 		int n, err;
@@ -1106,6 +1111,19 @@ static void soak_set(struct soak *k, off_t off, off_t len, const unsigned char *
 	}
 }
 
+/*
+ * A sync of the dirty bytes ended: they are durable (CLEAN), or, if it
+ * failed, may or may not have reached the store (UNKNOWN).
+ */
+static void soak_settle(struct soak *k, int st)
+{
+	off_t i;
+
+	for (i = 0; i < MAXSZ; i++)
+		if (k->state[i] == DIRTY)
+			k->state[i] = st;
+}
+
 static void soak_resize(struct soak *k, off_t size)
 {
 	if (size < k->size)
@@ -1194,13 +1212,9 @@ static void soak_child(struct soak *k, const char *file, int seconds, unsigned i
 				if (rnd(2)) {
 					if (msync(p, k->size, MS_SYNC)) {
 						soak_fail(k, errno, "msync");
-						for (i = 0; i < MAXSZ; i++)
-							if (k->state[i] == DIRTY)
-								k->state[i] = UNKNOWN;
+						soak_settle(k, UNKNOWN);
 					} else {
-						for (i = 0; i < MAXSZ; i++)
-							if (k->state[i] == DIRTY)
-								k->state[i] = CLEAN;
+						soak_settle(k, CLEAN);
 					}
 				}
 			}
@@ -1210,13 +1224,9 @@ static void soak_child(struct soak *k, const char *file, int seconds, unsigned i
 		case 4:			/* fsync */
 			if (fsync(fd)) {
 				soak_fail(k, errno, "fsync");
-				for (i = 0; i < MAXSZ; i++)
-					if (k->state[i] == DIRTY)
-						k->state[i] = UNKNOWN;
+				soak_settle(k, UNKNOWN);
 			} else {
-				for (i = 0; i < MAXSZ; i++)
-					if (k->state[i] == DIRTY)
-						k->state[i] = CLEAN;
+				soak_settle(k, CLEAN);
 			}
 			break;
 		case 5:			/* punch */
@@ -1270,12 +1280,9 @@ static void soak_child(struct soak *k, const char *file, int seconds, unsigned i
 	/* Injection off; make everything dirty durable; verify from the store. */
 	if (write(mif, "0", 1) != 1)
 		_exit(3);
-	if (fsync(fd)) {
-		for (i = 0; i < MAXSZ; i++)
-			if (k->state[i] == DIRTY)
-				k->state[i] = UNKNOWN;
-	}
-	drop_caches();
+	if (fsync(fd))
+		soak_settle(k, UNKNOWN);
+	drop_page_cache();
 	{
 		struct stat st;
 
@@ -1319,7 +1326,7 @@ TEST_F(fi, random)
 	k = mmap(NULL, sizeof(*k), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, k);
 	snprintf(file, sizeof(file), "%s/r", self->dir);
-	for (r = 0; r < sizeof(pct) / sizeof(pct[0]); r++) {
+	for (r = 0; r < ARRAY_SIZE(pct); r++) {
 		char p[8];
 
 		memset(k, 0, sizeof(*k));
