@@ -168,6 +168,16 @@ void holefs_mapping_set_error(struct address_space *mapping, int error)
 	mapping_set_error(mapping, error);
 }
 
+/*
+ * __mark_inode_dirty() puts only hashed inodes on the writeback lists:
+ * without this, background writeback and sync(2) never see a holefs inode
+ * and its dirty folios reach the store only by fsync.
+ */
+void holefs_inode_fake_hash(struct inode *inode)
+{
+	inode_fake_hash(inode);
+}
+
 void holefs_inode_nohighmem(struct inode *inode)
 {
 	inode_nohighmem(inode);

@@ -123,6 +123,10 @@ pub(crate) unsafe fn new_inode(
     unsafe {
         (*inode).i_private = KBox::into_raw(Pin::into_inner_unchecked(info)).cast();
         (*inode).i_ino = b::get_next_ino() as _;
+        // Hashed (a fake hash: holefs has no inode lookup) so that the
+        // inode can go on the writeback lists: sync(2), the flusher and
+        // dirty throttling write its folios back.
+        b::holefs_inode_fake_hash(inode);
         b::inode_init_owner(ptr::addr_of_mut!(b::nop_mnt_idmap), inode, dir, mode);
         (*(*inode).i_mapping).a_ops = &aops::AOPS.0;
         b::simple_inode_init_ts(inode);

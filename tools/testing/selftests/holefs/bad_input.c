@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "holefs_util.h"
 
 /* The debug kernel under TCG is slow: more than the default 30 s each. */
 #undef TEST_TIMEOUT_DEFAULT
@@ -139,28 +140,6 @@ static int stats_dirs(void)
 	return n;
 }
 
-/* One counter of the file system that holds PATH; -1 if unreadable. */
-static long long counter(const char *path, const char *name)
-{
-	char file[PATH_MAX], key[64];
-	long long v, found = -1;
-	struct stat st;
-	FILE *f;
-
-	if (stat(path, &st))
-		return -1;
-	snprintf(file, sizeof(file), "/sys/fs/holefs/%u:%u/stats",
-		 major(st.st_dev), minor(st.st_dev));
-	f = fopen(file, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", key, &v) == 2)
-		if (!strcmp(key, name))
-			found = v;
-	fclose(f);
-	return found;
-}
-
 static bool unsafe_policies_allowed(void)
 {
 	char c = 'N';
@@ -181,47 +160,6 @@ static void pattern(unsigned char *buf, size_t len, off_t off, int seed)
 
 	for (i = 0; i < len; i++)
 		buf[i] = (unsigned char)((off + i) * 7 + seed + 1) | 1;
-}
-
-/* --- SIGBUS probing ----------------------------------------------------- */
-
-static sigjmp_buf probe_jmp;
-static sig_atomic_t probe_sig;	/* __atomic_* accesses only: set in the handler */
-
-static void probe_handler(int sig)
-{
-	__atomic_store_n(&probe_sig, sig, __ATOMIC_SEQ_CST);
-	siglongjmp(probe_jmp, 1);
-}
-
-static void probe_install(void)
-{
-	struct sigaction sa = { .sa_handler = probe_handler };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
-}
-
-/*
- * Load one byte at P: 0 or the signal it raised.  The atomic accesses make
- * the compiler emit the access and reread the flag after the longjmp.
- */
-static int probe_load(unsigned char *p, unsigned char *out)
-{
-	__atomic_store_n(&probe_sig, 0, __ATOMIC_SEQ_CST);
-	if (sigsetjmp(probe_jmp, 1) == 0)
-		*out = __atomic_load_n(p, __ATOMIC_RELAXED);
-	return __atomic_load_n(&probe_sig, __ATOMIC_SEQ_CST);
-}
-
-/* Store one byte at P: 0 or the signal it raised. */
-static int probe_store(unsigned char *p, unsigned char v)
-{
-	__atomic_store_n(&probe_sig, 0, __ATOMIC_SEQ_CST);
-	if (sigsetjmp(probe_jmp, 1) == 0)
-		__atomic_store_n(p, v, __ATOMIC_RELAXED);
-	return __atomic_load_n(&probe_sig, __ATOMIC_SEQ_CST);
 }
 
 /* --- a small mounted store ---------------------------------------------- */
@@ -303,7 +241,7 @@ static void snap(int fd, const char *path, struct snapshot *s)
 		return;
 	s->size = st.st_size;
 	s->blocks = st.st_blocks;
-	s->used = counter(path, "blocks_used");
+	s->used = holefs_stat(path, "blocks_used");
 	s->sum = content_sum(fd, st.st_size);
 }
 
@@ -381,7 +319,7 @@ static const struct mount_case mount_cases[] = {
 	{ "", 0, false, -1 },
 };
 
-TEST(mount_options)
+TEST(bad_mount_options)
 {
 	bool unsafe_ok = unsafe_policies_allowed();
 	char dir[64];
@@ -420,7 +358,7 @@ TEST(mount_options)
 }
 
 /* Remount: bad options are refused, good ones ignored; nothing changes. */
-TEST(remount_options)
+TEST(bad_remount_options)
 {
 	static const struct { const char *opts; int err; } cases[] = {
 		{ "bogus=1", EINVAL },
@@ -584,7 +522,7 @@ TEST_F(store, fallocate)
 		before = after;	/* report each change once */
 	}
 	EXPECT_EQ(0, failures);
-	EXPECT_EQ(3, counter(self->file, "blocks_used"));
+	EXPECT_EQ(3, holefs_stat(self->file, "blocks_used"));
 }
 
 /*
@@ -611,7 +549,7 @@ TEST_F(store, maxbytes)
 	ASSERT_EQ(0, fstat(self->fd, &st));
 	EXPECT_EQ(FILE_LEN, st.st_size);
 	EXPECT_EQ(before.blocks + 8, st.st_blocks);
-	EXPECT_EQ(4, counter(self->file, "blocks_used"));
+	EXPECT_EQ(4, holefs_stat(self->file, "blocks_used"));
 	/* SEEK_DATA beyond EOF: ENXIO even though a block is there. */
 	EXPECT_EQ(-1, lseek(self->fd, 3 * PAGE, SEEK_DATA));
 	EXPECT_EQ(ENXIO, errno);
@@ -621,7 +559,7 @@ TEST_F(store, maxbytes)
 	EXPECT_EQ(ENXIO, errno);
 	/* Punching what can be punched there frees nothing. */
 	EXPECT_EQ(0, fallocate(self->fd, PH, last, PAGE - 1));
-	EXPECT_EQ(4, counter(self->file, "blocks_used"));
+	EXPECT_EQ(4, holefs_stat(self->file, "blocks_used"));
 
 	/* Size LLONG_MAX by ftruncate; a negative size is EINVAL. */
 	EXPECT_EQ(-1, ftruncate(self->fd, -1));
@@ -629,7 +567,7 @@ TEST_F(store, maxbytes)
 	ASSERT_EQ(0, ftruncate(self->fd, LLONG_MAX));
 	ASSERT_EQ(0, fstat(self->fd, &st));
 	EXPECT_EQ(LLONG_MAX, st.st_size);
-	EXPECT_EQ(4, counter(self->file, "blocks_used"));
+	EXPECT_EQ(4, holefs_stat(self->file, "blocks_used"));
 	EXPECT_EQ(last, lseek(self->fd, 3 * PAGE, SEEK_DATA));
 	EXPECT_EQ(3 * PAGE, lseek(self->fd, 3 * PAGE, SEEK_HOLE));
 	EXPECT_EQ(LLONG_MAX, lseek(self->fd, last, SEEK_HOLE));
@@ -646,7 +584,7 @@ TEST_F(store, maxbytes)
 	EXPECT_EQ(0x5a, c);
 	EXPECT_EQ(-1, pread(self->fd, &c, 1, LLONG_MAX));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(4, counter(self->file, "blocks_used"));
+	EXPECT_EQ(4, holefs_stat(self->file, "blocks_used"));
 	/* Back to the original size: the far block goes, the data stays. */
 	ASSERT_EQ(0, ftruncate(self->fd, FILE_LEN));
 	snap(self->fd, self->file, &after);
@@ -819,8 +757,8 @@ TEST_F(store, enospc_write)
 	ASSERT_EQ(0, fstat(fd, &st));
 	EXPECT_EQ(13 * PAGE, st.st_size);
 	EXPECT_EQ(13 * 8, st.st_blocks);
-	EXPECT_EQ(STORE_BLOCKS, counter(path, "blocks_used"));
-	EXPECT_EQ(0, counter(path, "blocks_free"));
+	EXPECT_EQ(STORE_BLOCKS, holefs_stat(path, "blocks_used"));
+	EXPECT_EQ(0, holefs_stat(path, "blocks_free"));
 	/* Overwriting allocated blocks still works when the store is full. */
 	EXPECT_EQ(PAGE, pwrite(fd, buf, PAGE, 1000));
 	/* The data that was acknowledged is there, from the store too. */
@@ -839,7 +777,7 @@ TEST_F(store, enospc_write)
 	EXPECT_EQ(0, (long)sf.f_bfree);
 	close(fd);
 	ASSERT_EQ(0, unlink(path));
-	EXPECT_EQ(3, counter(self->file, "blocks_used"));
+	EXPECT_EQ(3, holefs_stat(self->file, "blocks_used"));
 }
 
 /* A store through a shared mapping into a hole of a full store: SIGBUS. */
@@ -857,7 +795,7 @@ TEST_F(store, enospc_page_mkwrite)
 	ffd = open(fill, O_RDWR | O_CREAT, 0644);
 	ASSERT_LE(0, ffd);
 	ASSERT_EQ((ssize_t)sizeof(buf), pwrite(ffd, buf, sizeof(buf), 0));
-	ASSERT_EQ(0, counter(fill, "blocks_free"));
+	ASSERT_EQ(0, holefs_stat(fill, "blocks_free"));
 	/* A sparse file. */
 	snprintf(path, sizeof(path), "%s/sparse", self->dir);
 	fd = open(path, O_RDWR | O_CREAT, 0644);
@@ -890,10 +828,10 @@ TEST_F(store, enospc_page_mkwrite)
 	munmap(q, PAGE);
 	/* Free one block: the store then succeeds and reaches the store. */
 	ASSERT_EQ(0, fallocate(ffd, PH, 0, PAGE));
-	EXPECT_EQ(1, counter(fill, "blocks_free"));
+	EXPECT_EQ(1, holefs_stat(fill, "blocks_free"));
 	EXPECT_EQ(0, probe_store(p + 5, 0x42));
 	EXPECT_EQ(0, msync(p, 2 * PAGE, MS_SYNC));
-	EXPECT_EQ(0, counter(fill, "blocks_free"));
+	EXPECT_EQ(0, holefs_stat(fill, "blocks_free"));
 	/* The second page still has no block. */
 	EXPECT_EQ(SIGBUS, probe_store(p + PAGE, 0x43));
 	munmap(p, 2 * PAGE);
@@ -909,7 +847,7 @@ TEST_F(store, enospc_page_mkwrite)
 	}
 	unlink(path);
 	unlink(fill);
-	EXPECT_EQ(3, counter(self->file, "blocks_used"));
+	EXPECT_EQ(3, holefs_stat(self->file, "blocks_used"));
 }
 
 /* --- busy file systems and module --------------------------------------- */

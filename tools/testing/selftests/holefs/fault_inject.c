@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "holefs_util.h"
 
 #undef TEST_TIMEOUT_DEFAULT
 #define TEST_TIMEOUT_DEFAULT 900
@@ -251,27 +252,6 @@ static int safe_copy(unsigned char *dst, const unsigned char *src, size_t len)
 
 /* --- the mount ----------------------------------------------------------- */
 
-static long long counter(const char *path, const char *name)
-{
-	char file[PATH_MAX], key[64];
-	long long v, found = -1;
-	struct stat st;
-	FILE *f;
-
-	if (stat(path, &st))
-		return -1;
-	snprintf(file, sizeof(file), "/sys/fs/holefs/%u:%u/stats",
-		 major(st.st_dev), minor(st.st_dev));
-	f = fopen(file, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", key, &v) == 2)
-		if (!strcmp(key, name))
-			found = v;
-	fclose(f);
-	return found;
-}
-
 static int stats_dirs(void)
 {
 	DIR *d = opendir("/sys/fs/holefs");
@@ -287,11 +267,6 @@ static int stats_dirs(void)
 	return n;
 }
 
-static void drop_page_cache(void)
-{
-	sync();
-	put_str("/proc/sys/vm/drop_caches", "3");
-}
 
 /* --- the file model --------------------------------------------------------- */
 
@@ -872,9 +847,9 @@ static bool sweep_verify(struct __test_metadata *_metadata, struct sweep *s,
 		}
 	}
 	if (ok && !fstat(s->fd, &st) &&
-	    counter(s->file, "blocks_used") != st.st_blocks / (PAGE / 512)) {
+	    holefs_stat(s->file, "blocks_used") != st.st_blocks / (PAGE / 512)) {
 		snprintf(why, sizeof(why), "blocks_used %lld but st_blocks %lld",
-			 counter(s->file, "blocks_used"), (long long)st.st_blocks);
+			 holefs_stat(s->file, "blocks_used"), (long long)st.st_blocks);
 		ok = false;
 	}
 	if (!ok)
@@ -1013,7 +988,7 @@ TEST_F(fi, sweep)
 	unlink(s.file);
 	print_totals("sweep", &s);
 	EXPECT_EQ(0, failures);
-	EXPECT_EQ(0, counter(self->dir, "blocks_used"));
+	EXPECT_EQ(0, holefs_stat(self->dir, "blocks_used"));
 }
 
 /* mount(2) with each of its allocations failing once. */
@@ -1360,10 +1335,10 @@ TEST_F(fi, random)
 		}
 		EXPECT_LT(0, k->fired);
 		ASSERT_EQ(0, stat(file, &st));
-		EXPECT_EQ(st.st_blocks / (PAGE / 512), counter(file, "blocks_used"));
+		EXPECT_EQ(st.st_blocks / (PAGE / 512), holefs_stat(file, "blocks_used"));
 		unlink(file);
 	}
-	EXPECT_EQ(0, counter(self->dir, "blocks_used"));
+	EXPECT_EQ(0, holefs_stat(self->dir, "blocks_used"));
 	munmap(k, sizeof(*k));
 }
 

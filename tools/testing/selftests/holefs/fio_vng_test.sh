@@ -43,13 +43,7 @@ fi
 
 base=$(mktemp -d)
 mnt=$base/mnt
-cleanup() {
-	cd /
-	holefs_mounted "$mnt" && umount "$mnt"
-	holefs_unload 2>/dev/null
-	rm -rf "$base"
-}
-trap cleanup EXIT
+trap holefs_scratch_cleanup EXIT
 dmesg_mark fio_vng_test
 
 holefs_unload 2>/dev/null

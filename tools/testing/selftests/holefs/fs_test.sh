@@ -17,13 +17,7 @@
 base=$(mktemp -d)
 mnt=$base/mnt
 
-cleanup() {
-	cd /
-	holefs_mounted "$mnt" && umount "$mnt"
-	holefs_unload 2>/dev/null
-	rm -rf "$base"
-}
-trap cleanup EXIT
+trap holefs_scratch_cleanup EXIT
 
 # check DESC EXPECTED ACTUAL: one point comparing two strings.
 check() {
@@ -211,6 +205,35 @@ tap_check "a symlink moves them" dir_mtime_moves ln -s c times/s
 tap_check "an unlink moves them" dir_mtime_moves rm times/s
 tap_check "a rename moves them" dir_mtime_moves mv times/c times/c2
 rm -rf times
+
+# --- writeback without fsync ---------------------------------------------
+# holefs inodes are (fake-)hashed, so __mark_inode_dirty() puts them on the
+# writeback lists: sync(2) and the flusher write dirty folios to the store
+# without an fsync.  (Unhashed, they were written back only by fsync.)
+wb() { holefs_stat writeback_folios "$mnt"; }
+sync
+w0=$(wb)
+dd if=/dev/zero bs=4096 count=8 2>/dev/null | tr '\0' w >wb1
+sync
+check "sync(2) writes a dirty 8-page file back" 8 "$(($(wb) - w0))"
+old_expire=$(cat /proc/sys/vm/dirty_expire_centisecs)
+old_interval=$(cat /proc/sys/vm/dirty_writeback_centisecs)
+echo 50 >/proc/sys/vm/dirty_expire_centisecs
+echo 50 >/proc/sys/vm/dirty_writeback_centisecs
+w0=$(wb)
+dd if=/dev/zero bs=4096 count=4 2>/dev/null | tr '\0' b >wb2
+i=0
+while [ $(($(wb) - w0)) -lt 4 ] && [ $i -lt 15 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+check "the flusher writes a dirty 4-page file back by itself" 4 "$(($(wb) - w0))"
+echo "$old_expire" >/proc/sys/vm/dirty_expire_centisecs
+echo "$old_interval" >/proc/sys/vm/dirty_writeback_centisecs
+echo 3 >/proc/sys/vm/drop_caches
+check "both read back from the store" "32768 16384" \
+	"$(($(tr -cd w <wb1 | wc -c))) $(($(tr -cd b <wb2 | wc -c)))"
+rm -f wb1 wb2
 
 # --- blocks and unmount --------------------------------------------------
 dd if=/dev/zero of=z bs=4096 count=50 2>/dev/null

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * holefs_util.h - helpers shared by the holefs kselftest programs
- * (holefs_fs.c, holefs_falloc.c, holefs_policy.c).  Header-only: every
- * *.c next to it is built as its own static binary by scripts/build-tools.
+ * Helpers shared by the holefs kselftest programs (holefs_fs.c,
+ * holefs_falloc.c, holefs_policy.c, bad_input.c, fault_inject.c).
+ * Header-only: every *.c next to it is built as its own static binary by
+ * scripts/build-tools.
  *
  * Counters: /sys/fs/holefs/<major>:<minor>/stats of the mount holding a
  * path (Documentation/interfaces.rst).  Mounts: mount(2) of new holefs
@@ -409,10 +410,11 @@ static inline void probe_install(void)
 }
 
 /*
- * Load one byte from @p into *@out: 0, or the signal that it raised
- * (SIGBUS, SIGSEGV).  The atomic access makes the compiler emit it.
+ * Load one byte from @p into the byte at @out: 0, or the signal that it
+ * raised (SIGBUS, SIGSEGV).  The atomic access makes the compiler emit it.
+ * void pointers: callers use char or unsigned char buffers alike.
  */
-static inline int probe_load(const char *p, char *out)
+static inline int probe_load(const void *p, void *out)
 {
 	int sig;
 
@@ -421,13 +423,14 @@ static inline int probe_load(const char *p, char *out)
 	if (sig)
 		return sig;
 	__atomic_store_n(&probe_armed, 1, __ATOMIC_SEQ_CST);
-	*out = __atomic_load_n(p, __ATOMIC_RELAXED);
+	*(unsigned char *)out = __atomic_load_n((const unsigned char *)p,
+						__ATOMIC_RELAXED);
 	__atomic_store_n(&probe_armed, 0, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
-/* Store @v at @p: 0, or the signal it raised. */
-static inline int probe_store(char *p, char v)
+/* Store the byte @v at @p: 0, or the signal it raised. */
+static inline int probe_store(void *p, unsigned char v)
 {
 	int sig;
 
@@ -436,7 +439,7 @@ static inline int probe_store(char *p, char v)
 	if (sig)
 		return sig;
 	__atomic_store_n(&probe_armed, 1, __ATOMIC_SEQ_CST);
-	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+	__atomic_store_n((unsigned char *)p, v, __ATOMIC_RELAXED);
 	__atomic_store_n(&probe_armed, 0, __ATOMIC_SEQ_CST);
 	return 0;
 }

@@ -193,3 +193,13 @@ tap_dmesg_clean() {
 		tap_fail "$_desc" "kernel reports since the test began (above)"
 	fi
 }
+
+# holefs_scratch_cleanup: the EXIT trap of a test that mounts holefs at $mnt
+# below its scratch directory $base: unmount, unload the module, remove
+# $base.
+holefs_scratch_cleanup() {
+	cd /
+	holefs_mounted "$mnt" && umount "$mnt"
+	holefs_unload 2>/dev/null
+	rm -rf "$base"
+}

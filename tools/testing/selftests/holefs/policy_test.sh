@@ -20,13 +20,7 @@ mnt=$base/mnt
 SAFE="map_pages=filemap map_pages=trylock map_pages=off fault=filemap punch=locked punch_delay_us=500"
 UNSAFE="map_pages=locked fault=unlocked punch=unlocked"
 
-cleanup() {
-	cd /
-	holefs_mounted "$mnt" && umount "$mnt"
-	holefs_unload 2>/dev/null
-	rm -rf "$base"
-}
-trap cleanup EXIT
+trap holefs_scratch_cleanup EXIT
 mkdir -p "$mnt"
 
 # workload: I/O on $mnt that goes through every path the policies change.

@@ -24,13 +24,7 @@ base=$(mktemp -d)
 mnt=$base/mnt
 out=$base/out
 
-cleanup() {
-	cd /
-	holefs_mounted "$mnt" && umount "$mnt"
-	holefs_unload 2>/dev/null
-	rm -rf "$base"
-}
-trap cleanup EXIT
+trap holefs_scratch_cleanup EXIT
 
 if ! command -v xfs_io >/dev/null 2>&1; then
 	tap_skip "xfs_io golden output" "no xfs_io (install xfsprogs; run under run-vng)"
