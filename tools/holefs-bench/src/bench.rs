@@ -120,10 +120,9 @@ fn fill(file: &File, off: u64, len: u64, buf: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// [`fill`], then fdatasync, in steps of 32 MiB: dirty data never piles up.
-/// (The holefs module as of issue 8 never writes back by itself, only on
-/// fsync: a writer that reaches the dirty limit would wait forever in
-/// balance_dirty_pages(); Documentation/bench.rst.)
+/// [`fill`], then fdatasync, in steps of 32 MiB: dirty data never piles up,
+/// so every file system starts its measurement with the same (none) and
+/// background writeback does not run into the timed part.
 fn fill_synced(file: &File, off: u64, len: u64, buf: &[u8]) -> io::Result<()> {
     const STEP: u64 = 32 * MIB;
     let mut done = 0;
