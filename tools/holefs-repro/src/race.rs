@@ -431,7 +431,11 @@ impl Race<'_> {
 
     fn worker_race(&self, w: &mut Worker, round: u64) {
         let shared = self.shared();
-        let pread_only = self.sc == Scenario::ReadRace && round % 2 == 1;
+        // read-race: only odd rounds have the pattern in the store (fill
+        // syncs and drops it), so they alternate between buffered reads
+        // only (rounds 1, 5, ...) and reads mixed with mmap faults (3, 7,
+        // ...): both paths must read the store while a punch runs.
+        let pread_only = self.sc == Scenario::ReadRace && round % 4 == 1;
         let per_round = self.sc == Scenario::Truncate;
         if per_round {
             w.map = self.map().map(Arc::new);

@@ -558,7 +558,13 @@ static void stamped_write(struct race_worker *me)
 static void worker_race(struct race_worker *me, long round)
 {
 	struct race *r = me->r;
-	bool pread_only = r->sc == SC_READ_RACE && (round & 1);
+	/*
+	 * read-race: only odd rounds have the pattern in the store (fill
+	 * syncs and drops it), so they alternate between buffered reads only
+	 * (rounds 1, 5, ...) and reads mixed with mmap faults (3, 7, ...):
+	 * both paths must read the store while a punch runs.
+	 */
+	bool pread_only = r->sc == SC_READ_RACE && round % 4 == 1;
 	int prot = r->sc == SC_WRITE_RACE ? PROT_READ | PROT_WRITE : PROT_READ;
 	long sweep;
 
