@@ -234,8 +234,11 @@ unsafe fn zero_range(inode: *mut b::inode, span: &PageSpan, keep_size: bool) -> 
         let grow = check_new_size(inode, span, keep_size)?;
         {
             let mut map = info(inode).map.lock();
-            map.ensure_range(span.touched_pages(), &sbi.acct.pool, &sbi.acct.stats)?;
+            // A failure (ENOSPC, ENOMEM) part way keeps the blocks already
+            // allocated: st_blocks must count them all the same.
+            let allocated = map.ensure_range(span.touched_pages(), &sbi.acct.pool, &sbi.acct.stats);
             set_i_blocks(inode, map.len());
+            allocated?;
         }
         b::truncate_pagecache_range(inode, span.start() as _, (span.end() - 1) as _);
         zero_partial_blocks(inode, span);
@@ -261,8 +264,11 @@ unsafe fn allocate(inode: *mut b::inode, span: &PageSpan, keep_size: bool) -> Re
         let grow = check_new_size(inode, span, keep_size)?;
         {
             let mut map = info(inode).map.lock();
-            map.ensure_range(span.touched_pages(), &sbi.acct.pool, &sbi.acct.stats)?;
+            // A failure (ENOSPC, ENOMEM) part way keeps the blocks already
+            // allocated: st_blocks must count them all the same.
+            let allocated = map.ensure_range(span.touched_pages(), &sbi.acct.pool, &sbi.acct.stats);
             set_i_blocks(inode, map.len());
+            allocated?;
         }
         if grow {
             super::aops::zero_folio_tail((*inode).i_mapping, b::holefs_i_size_read(inode) as u64);
