@@ -221,6 +221,24 @@ unsafe fn check_new_size(inode: *mut b::inode, span: &PageSpan, keep_size: bool)
     Ok(true)
 }
 
+/// Gives every page `span` touches a block and updates `st_blocks`.
+///
+/// # Safety
+///
+/// As for [`punch_hole`].
+unsafe fn allocate_blocks(inode: *mut b::inode, span: &PageSpan) -> Result {
+    // SAFETY: per the contract.
+    let sbi = unsafe { sb_info(inode) };
+    // SAFETY: per the contract.
+    let mut map = unsafe { info(inode) }.map.lock();
+    let allocated = map.ensure_range(span.touched_pages(), &sbi.acct.pool, &sbi.acct.stats);
+    // A failure (ENOSPC, ENOMEM) part way keeps the blocks already
+    // allocated: st_blocks must count them all the same.
+    // SAFETY: per the contract.
+    unsafe { set_i_blocks(inode, map.len()) };
+    allocated.map(|_| ())
+}
+
 /// FALLOC_FL_ZERO_RANGE: the range reads zeros and has blocks.
 ///
 /// # Safety
@@ -232,14 +250,7 @@ unsafe fn zero_range(inode: *mut b::inode, span: &PageSpan, keep_size: bool) -> 
         let sbi = sb_info(inode);
         sbi.acct.stats.inc(Counter::ZeroRanges);
         let grow = check_new_size(inode, span, keep_size)?;
-        {
-            let mut map = info(inode).map.lock();
-            // A failure (ENOSPC, ENOMEM) part way keeps the blocks already
-            // allocated: st_blocks must count them all the same.
-            let allocated = map.ensure_range(span.touched_pages(), &sbi.acct.pool, &sbi.acct.stats);
-            set_i_blocks(inode, map.len());
-            allocated?;
-        }
+        allocate_blocks(inode, span)?;
         b::truncate_pagecache_range(inode, span.start() as _, (span.end() - 1) as _);
         zero_partial_blocks(inode, span);
         info(inode).map.lock().zero_range(span.full_pages());
@@ -262,14 +273,7 @@ unsafe fn allocate(inode: *mut b::inode, span: &PageSpan, keep_size: bool) -> Re
         let sbi = sb_info(inode);
         sbi.acct.stats.inc(Counter::Preallocs);
         let grow = check_new_size(inode, span, keep_size)?;
-        {
-            let mut map = info(inode).map.lock();
-            // A failure (ENOSPC, ENOMEM) part way keeps the blocks already
-            // allocated: st_blocks must count them all the same.
-            let allocated = map.ensure_range(span.touched_pages(), &sbi.acct.pool, &sbi.acct.stats);
-            set_i_blocks(inode, map.len());
-            allocated?;
-        }
+        allocate_blocks(inode, span)?;
         if grow {
             super::aops::zero_folio_tail((*inode).i_mapping, b::holefs_i_size_read(inode) as u64);
             b::holefs_i_size_write(inode, span.end() as b::loff_t);
