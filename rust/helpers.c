@@ -178,6 +178,19 @@ void holefs_inode_fake_hash(struct inode *inode)
 	inode_fake_hash(inode);
 }
 
+/*
+ * Undoes holefs_inode_fake_hash() at eviction.  remove_inode_hash() leaves
+ * a fake hash alone and inode_init_always() does not reset i_hash, so
+ * without this a holefs inode goes back to the shared inode_cachep looking
+ * hashed, and the next inode allocated in its slot (a pipe's, say) starts
+ * out "hashed": never dropped at its last iput, and leaked.  (Filesystems
+ * that fake-hash with their own inode cache never hand a slot to others.)
+ */
+void holefs_inode_fake_unhash(struct inode *inode)
+{
+	hlist_del_init(&inode->i_hash);
+}
+
 void holefs_inode_nohighmem(struct inode *inode)
 {
 	inode_nohighmem(inode);

@@ -44,6 +44,7 @@ long holefs_ptr_err(const void *ptr);
 void holefs_mapping_set_error(struct address_space *mapping, int error);
 void holefs_inode_nohighmem(struct inode *inode);
 void holefs_inode_fake_hash(struct inode *inode);
+void holefs_inode_fake_unhash(struct inode *inode);
 void holefs_sb_start_pagefault(struct super_block *sb);
 void holefs_sb_end_pagefault(struct super_block *sb);
 void holefs_dget(struct dentry *dentry);

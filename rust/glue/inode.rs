@@ -154,7 +154,9 @@ pub(crate) unsafe fn new_inode(
     Ok(inode)
 }
 
-/// `super_operations.evict_inode`: drop the page cache, then the blocks.
+/// `super_operations.evict_inode`: drop the page cache, then the blocks;
+/// undo the fake hash (see `holefs_inode_fake_unhash` in helpers.c: the
+/// inode's slab slot is shared with every other user of `inode_cachep`).
 ///
 /// # Safety
 ///
@@ -166,6 +168,9 @@ pub(crate) unsafe extern "C" fn evict_inode(inode: *mut b::inode) {
     unsafe {
         b::truncate_inode_pages_final(ptr::addr_of_mut!((*inode).i_data));
         b::clear_inode(inode);
+        // I_FREEING is set: nothing puts the inode on a writeback list
+        // any more, and nothing looks it up by hash.
+        b::holefs_inode_fake_unhash(inode);
         let info = (*inode).i_private.cast::<InodeInfo>();
         if info.is_null() {
             return;
