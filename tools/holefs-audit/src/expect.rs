@@ -268,7 +268,8 @@ mod tests {
         assert_eq!(p.expected(2559), old(2047));
         assert_eq!(p.expected(2560), 0);
         assert_eq!(p.check(700, old(700)).unwrap().class, "stale");
-        assert_eq!(p.check(1024, old(1024)).unwrap().class, "misplaced");
+        assert_eq!(p.check(1024, old(1024)).unwrap().class, "stale");
+        assert_eq!(p.check(1024, old(1023)).unwrap().class, "misplaced");
     }
 
     #[test]

@@ -104,10 +104,6 @@ impl Record {
         }
     }
 
-    pub fn is_control(&self) -> bool {
-        self.kind == "control"
-    }
-
     /// Append the record as one JSON line to `path`.
     pub fn append_json(&self, path: &Path) -> anyhow::Result<()> {
         let mut f = std::fs::OpenOptions::new()

@@ -4,6 +4,8 @@
 
 use std::fs::File;
 use std::io;
+use rustix::fs::{Advice, FallocateFlags};
+use std::num::NonZeroU64;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 fn off(v: u64) -> io::Result<libc::off_t> {
@@ -22,20 +24,18 @@ fn len_ok(r: isize) -> io::Result<usize> {
     usize::try_from(r).map_err(|_| io::Error::last_os_error())
 }
 
-pub fn fallocate(f: &File, mode: libc::c_int, start: u64, len: u64) -> io::Result<()> {
-    let (start, len) = (off(start)?, off(len)?);
-    // SAFETY: fallocate() takes no pointers.
-    zero_ok(unsafe { libc::fallocate(f.as_raw_fd(), mode, start, len) })
+/// fallocate() with `mode` over `start..start + len`.
+pub fn fallocate(f: &File, mode: FallocateFlags, start: u64, len: u64) -> io::Result<()> {
+    Ok(rustix::fs::fallocate(f, mode, start, len)?)
 }
 
-pub fn fadvise(f: &File, start: u64, len: u64, advice: libc::c_int) -> io::Result<()> {
-    // SAFETY: posix_fadvise() takes no pointers.
-    let r = unsafe { libc::posix_fadvise(f.as_raw_fd(), off(start)?, off(len)?, advice) };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::from_raw_os_error(r))
-    }
+pub fn fadvise(f: &File, start: u64, len: u64, advice: Advice) -> io::Result<()> {
+    Ok(rustix::fs::fadvise(f, start, NonZeroU64::new(len), advice)?)
+}
+
+/// The filesystem magic number (`statfs.f_type`) of the one `f` is on.
+pub fn fs_magic(f: &File) -> io::Result<u64> {
+    Ok(rustix::fs::fstatfs(f)?.f_type as u64)
 }
 
 pub fn readahead(f: &File, start: u64, len: usize) -> io::Result<()> {
@@ -47,12 +47,8 @@ pub fn readahead(f: &File, start: u64, len: usize) -> io::Result<()> {
 /// copy_file_range() of `len` bytes at the same offset of `src` and `dst`;
 /// returns the bytes copied by this one call (it may copy less).
 pub fn copy_file_range(src: &File, dst: &File, at: u64, len: usize) -> io::Result<usize> {
-    let (mut a, mut b) = (off(at)?, off(at)?);
-    // SAFETY: the offsets point at locals that live across the call.
-    let r = unsafe {
-        libc::copy_file_range(src.as_raw_fd(), &mut a, dst.as_raw_fd(), &mut b, len, 0)
-    };
-    len_ok(r)
+    let (mut a, mut b) = (at, at);
+    Ok(rustix::fs::copy_file_range(src, Some(&mut a), dst, Some(&mut b), len)?)
 }
 
 /// ioctl(FICLONERANGE): share `len` bytes of `src` at `at` into `dst` at `at`.
