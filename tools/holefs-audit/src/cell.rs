@@ -13,7 +13,7 @@
 //!    waits a random 0-50 us, does the operation inside the `opseq`
 //!    bracket, lets the racers go on for about as long again (accesses that
 //!    begin after the return are checked live), and stops them.
-//! 3. CHECK: nobody writes.  The controller checks every view of the
+//! 3. CHECK: the racers are parked again; nobody writes.  The controller checks every view of the
 //!    window against the postcondition: pread, each racer's mapping, the
 //!    operation's own mapping (madv-remove), a fresh mapping; the racers
 //!    hand in their live findings.  Each view with a violating word is one
@@ -66,6 +66,8 @@ pub struct Budget {
     pub hits: u64,
     /// Wall time after which the cell stops, hits or not.
     pub max_ms: u64,
+    /// Iterations the cell needs besides the hits.
+    pub min_iterations: u64,
     pub seed: u64,
     pub threads: usize,
 }
@@ -86,6 +88,8 @@ struct RunOut {
     /// (ms since the cell started, first_view, description)
     first: Option<(u64, String, String)>,
     end: End,
+    /// Time spent filling, racing and checking.
+    phases: [Duration; 3],
 }
 
 /// The run's files, removed when dropped.
@@ -130,7 +134,9 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn post(&self, lay: &Layout, gen: u32) -> Post {
         Post {
-            op: (!self.spec.control).then_some(self.spec.op),
+            // A control skips the operation but still checks its
+            // postcondition: the old data left behind must be reported.
+            op: Some(self.spec.op),
             start: lay.start,
             end: lay.end,
             size: lay.size,
@@ -215,7 +221,7 @@ impl Ctx<'_> {
     }
 
     /// One run: files, probe, racers, iterations until the budget is spent.
-    fn run(&self, run: u64, b: &Budget, hits_goal: u64, ms: u64) -> RunOut {
+    fn run(&self, run: u64, b: &Budget, goal: (u64, u64), ms: u64) -> RunOut {
         let mut out = RunOut {
             iterations: 0,
             hits: 0,
@@ -225,8 +231,9 @@ impl Ctx<'_> {
             parts: BTreeMap::new(),
             first: None,
             end: End::Done,
+            phases: [Duration::ZERO; 3],
         };
-        match self.run_inner(run, b, hits_goal, ms, &mut out) {
+        match self.run_inner(run, b, goal, ms, &mut out) {
             Ok(()) => {}
             Err(e) if matches!(out.end, End::Done) => out.end = End::Error(e.to_string()),
             Err(_) => {}
@@ -277,7 +284,7 @@ impl Ctx<'_> {
         ))
     }
 
-    fn run_inner(&self, run: u64, b: &Budget, hits_goal: u64, ms: u64, out: &mut RunOut) -> io::Result<()> {
+    fn run_inner(&self, run: u64, b: &Budget, goal: (u64, u64), ms: u64, out: &mut RunOut) -> io::Result<()> {
         let t_run = Instant::now();
         let seed = b.seed.wrapping_add(run.wrapping_mul(0x9e37_79b9));
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
@@ -303,10 +310,7 @@ impl Ctx<'_> {
             };
             return Ok(());
         }
-        let mut probe = Post {
-            op: Some(self.spec.op),
-            ..self.post(&lay, 1)
-        };
+        let mut probe = self.post(&lay, 1);
         probe.racer_slot_words = 0;
         if let Some(f) = self.check(&t, None, &lay, &probe)?.first() {
             out.end = End::Error(format!(
@@ -328,7 +332,6 @@ impl Ctx<'_> {
             ready: 0.into(),
             go: Barrier::new(threads + 1),
             halted: Barrier::new(threads + 1),
-            checked: Barrier::new(threads + 1),
             iter: Mutex::new(None),
             maps: Mutex::new(Vec::new()),
             hits: 0.into(),
@@ -341,7 +344,7 @@ impl Ctx<'_> {
                 let sh = &sh;
                 s.spawn(move || racer::racer_main(sh, id, seed));
             }
-            let r = self.iterate(&mut t, &sh, &mut rng, &mut buf, b, hits_goal, ms, t_run, out);
+            let r = self.iterate(&mut t, &sh, &mut rng, &mut buf, b, goal, ms, t_run, out);
             sh.quit.store(true, Ordering::Release);
             sh.go.wait();
             r
@@ -361,14 +364,14 @@ impl Ctx<'_> {
         rng: &mut Xoshiro256PlusPlus,
         buf: &mut Vec<u8>,
         b: &Budget,
-        hits_goal: u64,
+        (hits_goal, iterations_goal): (u64, u64),
         ms: u64,
         t_run: Instant,
         out: &mut RunOut,
     ) -> io::Result<()> {
         let deadline = us(ms * 1000);
         for k in 1u64.. {
-            let done = sh.hits.load(Ordering::Relaxed) >= hits_goal
+            let done = (sh.hits.load(Ordering::Relaxed) >= hits_goal && k > iterations_goal)
                 || t_run.elapsed() >= deadline
                 || (self.spec.control && out.detections > 0)
                 || sh.error.lock().unwrap_or_else(|e| e.into_inner()).is_some();
@@ -378,7 +381,10 @@ impl Ctx<'_> {
             // Generation 1 was the probe's; never 0.
             let gen = ((k % u64::from(stamp::GEN_MASK)) + 1) as u32;
             let lay = self.layout(rng);
+            let t_fill = Instant::now();
             self.fill(t, &lay, gen, buf)?;
+            let t_race = Instant::now();
+            out.phases[0] += t_race - t_fill;
             let post = self.post(&lay, gen);
             *sh.iter.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Iter { k, post, lay }));
             sh.ready.store(0, Ordering::Release);
@@ -405,13 +411,15 @@ impl Ctx<'_> {
             spin(op_time.clamp(us(20), us(2000)));
             sh.stop.store(true, Ordering::Release);
             sh.halted.wait();
+            let t_check = Instant::now();
+            out.phases[1] += t_check - t_race;
             let checked = match &r {
                 Ok(()) => self.check(t, Some(sh), &lay, &post),
                 Err(_) => Ok(Vec::new()),
             };
             let mut found = std::mem::take(&mut *sh.live.lock().unwrap_or_else(|e| e.into_inner()));
             sh.maps.lock().unwrap_or_else(|e| e.into_inner()).clear();
-            sh.checked.wait();
+            out.phases[2] += t_check.elapsed();
             if let Err(e) = r {
                 out.end = End::Error(format!("{} at iteration {k}: {}", self.spec.op, ops::errno_name(&e)));
                 return Ok(());
@@ -488,7 +496,18 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
             if spec.control { " control" } else { "" },
             run + 1
         );
-        let o = ctx.run(run, b, b.hits.div_ceil(runs), b.max_ms / runs);
+        let goal = (b.hits.div_ceil(runs), b.min_iterations.div_ceil(runs));
+        let o = ctx.run(run, b, goal, b.max_ms / runs);
+        let ms = |d: Duration| d.as_millis();
+        eprintln!(
+            "holefs-audit:   {} iterations, {} hits, {} detections; fill {} ms, race {} ms, check {} ms",
+            o.iterations,
+            o.hits,
+            o.detections,
+            ms(o.phases[0]),
+            ms(o.phases[1]),
+            ms(o.phases[2])
+        );
         rec.runs += 1;
         rec.iterations += o.iterations;
         rec.hits += o.hits;
@@ -542,11 +561,11 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
             let r = format!("{}{reported}", rec.reason);
             finish(rec, Verdict::Race, r)
         }
-        End::Done if rec.hits < b.hits => {
+        End::Done if rec.hits < b.hits || rec.iterations < b.min_iterations => {
             let r = format!(
-                "insufficient hits: {} of {} in {} iterations before the {} ms limit; no \
-                 violation seen, but too few accesses overlapped the operation to call it SAFE{reported}",
-                rec.hits, b.hits, rec.iterations, b.max_ms
+                "insufficient hits: {} of {} hits in {} of {} iterations before the {} ms limit; \
+                 no violation seen, but too little overlapped the operation to call it SAFE{reported}",
+                rec.hits, b.hits, rec.iterations, b.min_iterations, b.max_ms
             );
             finish(rec, Verdict::Error, r)
         }

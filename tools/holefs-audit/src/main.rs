@@ -45,12 +45,18 @@ struct BudgetArgs {
     /// Independent runs of the cell (fresh files each); the budget is split.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=100))]
     runs: u64,
-    /// Racer accesses overlapping the operation that a SAFE verdict needs.
-    #[arg(long, default_value_t = 2000)]
-    hits: u64,
-    /// Wall-time limit of the cell; with fewer hits by then it is ERROR.
-    #[arg(long, default_value_t = 20000, value_parser = clap::value_parser!(u64).range(1..))]
-    max_ms: u64,
+    /// Racer accesses overlapping the operation that a SAFE verdict needs
+    /// [default: cell 1000, host 500].
+    #[arg(long)]
+    hits: Option<u64>,
+    /// Wall-time limit of a cell; with fewer hits by then it is ERROR
+    /// [default: cell 20000, host 5000].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_ms: Option<u64>,
+    /// Iterations a SAFE verdict needs besides the hits (one iteration of
+    /// a slow operation can hold thousands of hits).
+    #[arg(long, default_value_t = 20)]
+    min_iterations: u64,
     /// Seed of positions and delays.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -60,11 +66,13 @@ struct BudgetArgs {
 }
 
 impl BudgetArgs {
-    fn budget(&self) -> Budget {
+    /// The budget, with the defaults (hits, ms) of the command.
+    fn budget(&self, hits: u64, max_ms: u64) -> Budget {
         Budget {
             runs: self.runs,
-            hits: self.hits,
-            max_ms: self.max_ms,
+            hits: self.hits.unwrap_or(hits),
+            min_iterations: self.min_iterations,
+            max_ms: self.max_ms.unwrap_or(max_ms),
             seed: self.seed,
             threads: self.threads as usize,
         }
@@ -244,7 +252,7 @@ fn main() {
                 racer,
                 control,
             };
-            let rec = cell::run_cell(&dir, &fs, spec, &budget.budget());
+            let rec = cell::run_cell(&dir, &fs, spec, &budget.budget(1000, 20000));
             emit(&rec, &json)?;
             Ok(rec.verdict.exit_code())
         })(),
@@ -254,7 +262,7 @@ fn main() {
             fs,
             json,
             budget,
-        } => cmd_host(&dir, quick, &fs, &json, budget.budget()),
+        } => cmd_host(&dir, quick, &fs, &json, budget.budget(500, 5000)),
     };
     match r {
         Ok(code) => std::process::exit(code),

@@ -11,10 +11,13 @@
 //! cells, close to the lower bound of 9 x 6 = 54.
 //!
 //! The quick plan has one cell per operation, with geometry and racer
-//! rotating so that each geometry and each racer appears at least once.
+//! rotating so that each geometry and each racer appears at least once,
+//! and one more: the operation paired with `fault-1page` (which needs
+//! debugfs) also runs with `fault-around`.
 //!
 //! The control of an operation uses the first cell of that operation in
-//! the plan that is not a structural skip.
+//! the plan that is not a structural skip and, if it has one, whose racer
+//! needs no debugfs.
 
 use crate::axes::{Geometry, Op, Racer};
 use crate::geometry::structural_skip;
@@ -87,38 +90,62 @@ pub fn full() -> Vec<Cell> {
     plan
 }
 
-/// One cell per operation, every geometry and racer at least once.
+/// The racer of each operation's quick cell, in `Op::ALL` order: every
+/// racer at least once, and `fault-1page` (which needs debugfs) with an
+/// operation that also gets a `fault-around` cell.
+const QUICK_RACERS: [Racer; 9] = [
+    Racer::FaultAround, // punch
+    Racer::Read,        // zero
+    Racer::Fault1Page,  // collapse (and fault-around below)
+    Racer::WriteFault,  // insert
+    Racer::Readahead,   // truncate
+    Racer::Splice,      // dio-write
+    Racer::FaultAround, // madv-remove
+    Racer::Read,        // clone
+    Racer::WriteFault,  // copy-range
+];
+
+/// One cell per operation, every geometry and racer at least once, plus a
+/// `fault-around` cell for the operation whose cell needs debugfs, so that
+/// every operation runs where `fault_around_bytes` cannot be set.
 pub fn quick() -> Vec<Cell> {
-    let mut used = [0usize; 5];
-    Op::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, &op)| {
-            let geos = Geometry::ALL.len();
-            // The least used runnable geometry, rotating from the op's index.
-            let k = (0..geos)
-                .map(|k| (i + k) % geos)
-                .filter(|&k| structural_skip(op, Geometry::ALL[k]).is_none())
-                .min_by_key(|&k| used[k])
-                .expect("every operation has a runnable geometry");
-            used[k] += 1;
-            Cell {
-                op,
-                geometry: Geometry::ALL[k],
-                racer: Racer::ALL[i % Racer::ALL.len()],
-            }
-        })
-        .collect()
+    let geos = Geometry::ALL.len();
+    let mut used = vec![0usize; geos];
+    let mut plan = Vec::new();
+    for (i, &op) in Op::ALL.iter().enumerate() {
+        // The least used runnable geometry, rotating from the op's index.
+        let k = (0..geos)
+            .map(|k| (i + k) % geos)
+            .filter(|&k| structural_skip(op, Geometry::ALL[k]).is_none())
+            .min_by_key(|&k| used[k])
+            .expect("every operation has a runnable geometry");
+        used[k] += 1;
+        let cell = Cell {
+            op,
+            geometry: Geometry::ALL[k],
+            racer: QUICK_RACERS[i],
+        };
+        plan.push(cell);
+        if cell.racer == Racer::Fault1Page {
+            plan.push(Cell {
+                racer: Racer::FaultAround,
+                ..cell
+            });
+        }
+    }
+    plan
 }
 
-/// The control cell of every operation in `plan`.
+/// The control cell of every operation in `plan`: its first runnable cell,
+/// preferring racers that need no debugfs.
 pub fn controls(plan: &[Cell]) -> Vec<Cell> {
     Op::ALL
         .iter()
         .filter_map(|&op| {
-            plan.iter()
-                .copied()
-                .find(|c| c.op == op && structural_skip(c.op, c.geometry).is_none())
+            let runnable = |c: &&Cell| c.op == op && structural_skip(c.op, c.geometry).is_none();
+            let mut cells = plan.iter().filter(runnable);
+            let first = cells.clone().next().copied();
+            cells.find(|c| c.racer != Racer::Fault1Page).copied().or(first)
         })
         .collect()
 }
@@ -159,10 +186,12 @@ mod tests {
     #[test]
     fn quick_plan_has_every_op_once_and_every_axis_value() {
         let q = quick();
-        assert_eq!(q.len(), Op::ALL.len());
-        for (c, &op) in q.iter().zip(Op::ALL) {
-            assert_eq!(c.op, op);
-            assert!(structural_skip(c.op, c.geometry).is_none());
+        assert_eq!(q.len(), Op::ALL.len() + 1);
+        for &op in Op::ALL {
+            let cells: Vec<&Cell> = q.iter().filter(|c| c.op == op).collect();
+            assert!(!cells.is_empty(), "{op}");
+            assert!(cells.iter().all(|c| structural_skip(c.op, c.geometry).is_none()));
+            assert!(cells.iter().any(|c| c.racer != Racer::Fault1Page), "{op}");
         }
         for &g in Geometry::ALL {
             assert!(q.iter().any(|c| c.geometry == g), "{g}");
@@ -178,6 +207,7 @@ mod tests {
             let c = controls(&plan);
             assert_eq!(c.len(), Op::ALL.len());
             assert!(c.iter().all(|c| structural_skip(c.op, c.geometry).is_none()));
+            assert!(c.iter().all(|c| c.racer != Racer::Fault1Page));
         }
     }
 }

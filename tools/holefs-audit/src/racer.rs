@@ -47,11 +47,10 @@ pub struct Shared {
     pub quit: AtomicBool,
     /// Racers that started accessing in this iteration.
     pub ready: AtomicUsize,
-    /// Controller + racers: start of the race phase, racers halted,
-    /// controller done checking.
+    /// Controller + racers: start of the race phase, racers halted (they
+    /// then keep off the file until the next `go`).
     pub go: Barrier,
     pub halted: Barrier,
-    pub checked: Barrier,
     pub iter: Mutex<Option<Arc<Iter>>>,
     /// The racers' mappings of this iteration, checked by the controller.
     pub maps: Mutex<Vec<Arc<Mapping>>>,
@@ -131,7 +130,6 @@ pub fn racer_main(sh: &Shared, id: usize, seed: u64) {
             sh.fail("racer: no iteration published".into());
             sh.ready.fetch_add(1, Ordering::AcqRel);
             sh.halted.wait();
-            sh.checked.wait();
             continue;
         };
         let mut run = Run {
@@ -179,10 +177,10 @@ pub fn racer_main(sh: &Shared, id: usize, seed: u64) {
                     scan: std::mem::take(&mut run.live),
                 });
         }
-        sh.halted.wait();
-        sh.checked.wait();
-        // The controller has checked and dropped its reference: unmap.
+        // The controller checks the mapping through its own reference in
+        // `maps` and unmaps it by dropping that.
         drop(run);
+        sh.halted.wait();
     }
 }
 
