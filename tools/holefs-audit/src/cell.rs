@@ -83,6 +83,8 @@ struct RunOut {
     hits: u64,
     detections: u64,
     reported: u64,
+    /// Reported iterations in which a view showed stale data.
+    reported_stale: u64,
     bad_words: u64,
     parts: BTreeMap<String, u64>,
     /// (ms since the cell started, first_view, description)
@@ -173,7 +175,13 @@ impl Ctx<'_> {
     }
 
     /// CHECK: every view of the window against `post`.
-    fn check(&self, t: &Target, sh: Option<&Shared>, lay: &Layout, post: &Post) -> io::Result<Vec<Finding>> {
+    fn check(
+        &self,
+        t: &Target,
+        sh: Option<&Shared>,
+        lay: &Layout,
+        post: &Post,
+    ) -> io::Result<Vec<Finding>> {
         let (lo, hi) = (lay.win_start, lay.check_end);
         let (w0, w1) = ((lo / 8) as usize, (hi / 8) as usize);
         let mut found = Vec::new();
@@ -199,7 +207,12 @@ impl Ctx<'_> {
         add("pread", Scan::of(post, self.page, lo / 8, words));
         let scan_map = |m: &Mapping| {
             let w = &m.words()[w0..w1];
-            Scan::of(post, self.page, lo / 8, w.iter().map(|a| a.load(Ordering::Relaxed)))
+            Scan::of(
+                post,
+                self.page,
+                lo / 8,
+                w.iter().map(|a| a.load(Ordering::Relaxed)),
+            )
         };
         if let Some(m) = &t.map {
             add("map-op", scan_map(m));
@@ -227,6 +240,7 @@ impl Ctx<'_> {
             hits: 0,
             detections: 0,
             reported: 0,
+            reported_stale: 0,
             bad_words: 0,
             parts: BTreeMap::new(),
             first: None,
@@ -242,7 +256,9 @@ impl Ctx<'_> {
     }
 
     fn target(&self, run: u64) -> io::Result<(Target, Scratch)> {
-        let base = self.dir.join(format!("holefs-audit.{}.{run}", std::process::id()));
+        let base = self
+            .dir
+            .join(format!("holefs-audit.{}.{run}", std::process::id()));
         let (path, src_path) = (base.with_extension("dat"), base.with_extension("src"));
         let mut scratch = Scratch(vec![path.clone()]);
         let file = open_rw(&path, 0)?;
@@ -265,7 +281,19 @@ impl Ctx<'_> {
         let size = geometry::file_size(self.page);
         let mut all = vec![0u8; size as usize];
         stamp::fill(&mut all, Kind::Old, 0, 0);
-        file.write_all_at(&all, 0)?;
+        if let Err(e) = file.write_all_at(&all, 0) {
+            return Err(match e.raw_os_error() {
+                // hugetlbfs has no ->write_iter: the audit fills with write(2).
+                Some(libc::EINVAL | libc::EOPNOTSUPP) => io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!(
+                        "write(2) to a file here: {} (the audit fills files with pwrite)",
+                        ops::errno_name(&e)
+                    ),
+                ),
+                _ => e,
+            });
+        }
         let map = if op == Op::MadvRemove {
             Some(Mapping::guarded(&file, self.map_len, Access::ReadWrite)?)
         } else {
@@ -284,7 +312,14 @@ impl Ctx<'_> {
         ))
     }
 
-    fn run_inner(&self, run: u64, b: &Budget, goal: (u64, u64), ms: u64, out: &mut RunOut) -> io::Result<()> {
+    fn run_inner(
+        &self,
+        run: u64,
+        b: &Budget,
+        goal: (u64, u64),
+        ms: u64,
+        out: &mut RunOut,
+    ) -> io::Result<()> {
         let t_run = Instant::now();
         let seed = b.seed.wrapping_add(run.wrapping_mul(0x9e37_79b9));
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
@@ -292,6 +327,10 @@ impl Ctx<'_> {
             Ok(x) => x,
             Err(e) if self.spec.op == Op::DioWrite && e.raw_os_error() == Some(libc::EINVAL) => {
                 out.end = End::Skip(format!("open(O_DIRECT): {}", ops::errno_name(&e)));
+                return Ok(());
+            }
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                out.end = End::Skip(format!("not supported here: {e}"));
                 return Ok(());
             }
             Err(e) => return Err(e),
@@ -302,7 +341,13 @@ impl Ctx<'_> {
         let lay = self.layout(&mut rng);
         self.fill(&mut t, &lay, 1, &mut buf)?;
         if let Err(e) = ops::apply(self.spec.op, &t, &lay) {
-            let what = format!("{} over {:#x}..{:#x}: {}", self.spec.op, lay.start, lay.end, ops::errno_name(&e));
+            let what = format!(
+                "{} over {:#x}..{:#x}: {}",
+                self.spec.op,
+                lay.start,
+                lay.end,
+                ops::errno_name(&e)
+            );
             out.end = if ops::unsupported(self.spec.op, &e) {
                 End::Skip(format!("not supported here: {what}"))
             } else {
@@ -386,7 +431,8 @@ impl Ctx<'_> {
             let t_race = Instant::now();
             out.phases[0] += t_race - t_fill;
             let post = self.post(&lay, gen);
-            *sh.iter.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Iter { k, post, lay }));
+            *sh.iter.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(Arc::new(Iter { k, post, lay }));
             sh.ready.store(0, Ordering::Release);
             sh.stop.store(false, Ordering::Release);
             sh.go.wait();
@@ -421,13 +467,18 @@ impl Ctx<'_> {
             sh.maps.lock().unwrap_or_else(|e| e.into_inner()).clear();
             out.phases[2] += t_check.elapsed();
             if let Err(e) = r {
-                out.end = End::Error(format!("{} at iteration {k}: {}", self.spec.op, ops::errno_name(&e)));
+                out.end = End::Error(format!(
+                    "{} at iteration {k}: {}",
+                    self.spec.op,
+                    ops::errno_name(&e)
+                ));
                 return Ok(());
             }
             found.extend(checked?);
             out.iterations = k;
             if reported {
                 out.reported += 1;
+                out.reported_stale += u64::from(!found.is_empty());
                 continue;
             }
             if !found.is_empty() {
@@ -441,7 +492,8 @@ impl Ctx<'_> {
                 if out.first.is_none() {
                     let f = &found[0];
                     let ms = self.t0.elapsed().as_millis() as u64;
-                    out.first = Some((ms, f.where_(), format!("{} at iteration {k}", f.describe())));
+                    out.first =
+                        Some((ms, f.where_(), format!("{} at iteration {k}", f.describe())));
                 }
             }
         }
@@ -456,7 +508,13 @@ fn sys_dontneed(f: &File) -> io::Result<()> {
 /// Run one cell and judge it.
 pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
     let t0 = Instant::now();
-    let mut rec = Record::new(fs, spec.op.name(), spec.geometry.name(), spec.racer.name(), spec.control);
+    let mut rec = Record::new(
+        fs,
+        spec.op.name(),
+        spec.geometry.name(),
+        spec.racer.name(),
+        spec.control,
+    );
     rec.hits_target = b.hits;
     rec.seed = b.seed;
     let page = holefs_common::page_size() as u64;
@@ -487,6 +545,7 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
     let runs = b.runs.max(1);
     let sigbus0 = holefs_common::sigbus::patched();
     let mut end = End::Done;
+    let mut reported_stale = 0;
     for run in 0..runs {
         eprintln!(
             "holefs-audit: {fs} {} {} {}{}: run {}/{runs}",
@@ -513,6 +572,7 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
         rec.hits += o.hits;
         rec.detections += o.detections;
         rec.reported_collisions += o.reported;
+        reported_stale += o.reported_stale;
         rec.bad_words += o.bad_words;
         rec.runs_detected += u64::from(o.detections > 0);
         for (p, n) in o.parts {
@@ -533,8 +593,9 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
     rec.sigbus = holefs_common::sigbus::patched() - sigbus0;
     let reported = if rec.reported_collisions > 0 {
         format!(
-            "; {} iterations with stale page cache the kernel reported (EIO from fdatasync: \
-             dio_warn_stale_pagecache), not counted",
+            "; {} iterations with a page cache invalidation failure the kernel reported (EIO \
+             from fdatasync: dio_warn_stale_pagecache), {reported_stale} of them with stale \
+             data seen, not counted as detections",
             rec.reported_collisions
         )
     } else {

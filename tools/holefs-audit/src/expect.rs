@@ -111,7 +111,9 @@ impl Post {
         let off = idx * 8;
         let (a, b) = (self.byte_src(off), self.byte_src(off + 7));
         match (a, b) {
-            (ByteSrc::Stamp(k, x), ByteSrc::Stamp(k2, y)) if k == k2 && y == x + 7 && x % 8 == 0 => {
+            (ByteSrc::Stamp(k, x), ByteSrc::Stamp(k2, y))
+                if k == k2 && y == x + 7 && x % 8 == 0 =>
+            {
                 stamp::stamp(k, self.gen, x / 8)
             }
             (ByteSrc::Zero | ByteSrc::PastEof, ByteSrc::Zero | ByteSrc::PastEof) => 0,
@@ -203,7 +205,9 @@ mod tests {
 
     /// The expected bytes of `[0, n)` as one vector.
     fn bytes(p: &Post, n: u64) -> Vec<u8> {
-        (0..n / 8).flat_map(|i| p.expected(i).to_le_bytes()).collect()
+        (0..n / 8)
+            .flat_map(|i| p.expected(i).to_le_bytes())
+            .collect()
     }
 
     fn old_bytes(off: u64, n: usize) -> Vec<u8> {
@@ -296,7 +300,10 @@ mod tests {
             assert_eq!(p.expected(600), stamp(Kind::Src, G, 600));
             assert_eq!(p.expected(10), old(10));
             assert_eq!(p.check(600, old(600)).unwrap().class, "stale");
-            assert_eq!(p.check(600, stamp(Kind::Src, G, 601)).unwrap().class, "source");
+            assert_eq!(
+                p.check(600, stamp(Kind::Src, G, 601)).unwrap().class,
+                "source"
+            );
         }
     }
 
@@ -331,8 +338,14 @@ mod tests {
         p.racer_slot_words = 512;
         assert_eq!(p.check(513, stamp(Kind::Racer, G, 9)), None);
         assert_eq!(p.check(1, stamp(Kind::Racer, G, 1)), None);
-        assert_eq!(p.check(514, stamp(Kind::Racer, G, 514)).unwrap().class, "racer");
-        assert_eq!(p.check(513, stamp(Kind::Racer, G - 1, 513)).unwrap().class, "racer");
+        assert_eq!(
+            p.check(514, stamp(Kind::Racer, G, 514)).unwrap().class,
+            "racer"
+        );
+        assert_eq!(
+            p.check(513, stamp(Kind::Racer, G - 1, 513)).unwrap().class,
+            "racer"
+        );
         p.racer_slot_words = 0;
         assert!(p.check(513, stamp(Kind::Racer, G, 513)).is_some());
     }
@@ -355,7 +368,10 @@ mod tests {
     #[test]
     fn previous_generation_and_torn_words() {
         let p = post(Some(Op::Punch), 0, 4096, 8192);
-        assert_eq!(p.check(5, stamp(Kind::Old, G - 1, 5)).unwrap().class, "previous");
+        assert_eq!(
+            p.check(5, stamp(Kind::Old, G - 1, 5)).unwrap().class,
+            "previous"
+        );
         assert_eq!(p.check(5, old(5) & !(0xff << 56)).unwrap().class, "torn");
         assert_eq!(p.check(5, old(5) & !0xff).unwrap().class, "misplaced");
     }

@@ -40,7 +40,10 @@ impl OnePage {
 impl Drop for OnePage {
     fn drop(&mut self) {
         if let Err(e) = std::fs::write(KNOB, format!("{}\n", self.old)) {
-            eprintln!("holefs-audit: could not restore {KNOB} to {}: {e}", self.old);
+            eprintln!(
+                "holefs-audit: could not restore {KNOB} to {}: {e}",
+                self.old
+            );
         }
     }
 }

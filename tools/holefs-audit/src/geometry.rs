@@ -145,7 +145,7 @@ mod tests {
                 for pick in 0..600 {
                     let l = layout(op, geo, P, pick);
                     assert!(l.start < l.end && l.end <= l.size, "{op} {geo} {l:?}");
-                    assert!(l.win_start <= l.start && l.win_start % P == 0);
+                    assert!(l.win_start <= l.start && l.win_start.is_multiple_of(P));
                     assert!(l.win_end >= l.end.min(l.size) && l.win_end <= l.size);
                     assert!(l.check_end <= max_size(P));
                     let len = l.end - l.start;
@@ -185,6 +185,9 @@ mod tests {
         assert_eq!(layout(Op::Insert, Geometry::Eof, P, 0).size % P, 0);
         let i = layout(Op::Insert, Geometry::Multi, P, 3);
         assert_eq!(i.check_end, i.size + MULTI_PAGES * P);
-        assert_eq!(layout(Op::Truncate, Geometry::Page, P, 3).win_end, file_size(P));
+        assert_eq!(
+            layout(Op::Truncate, Geometry::Page, P, 3).win_end,
+            file_size(P)
+        );
     }
 }

@@ -46,11 +46,11 @@ struct BudgetArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=100))]
     runs: u64,
     /// Racer accesses overlapping the operation that a SAFE verdict needs
-    /// [default: cell 1000, host 500].
+    /// [default: cell 1000, host 300].
     #[arg(long)]
     hits: Option<u64>,
     /// Wall-time limit of a cell; with fewer hits by then it is ERROR
-    /// [default: cell 20000, host 5000].
+    /// [default: cell 20000, host 8000].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     max_ms: Option<u64>,
     /// Iterations a SAFE verdict needs besides the hits (one iteration of
@@ -169,7 +169,13 @@ fn cmd_plan(quick: bool, with_controls: bool) {
     }
 }
 
-fn cmd_host(dir: &Path, quick: bool, fs: &Option<String>, json: &Option<PathBuf>, b: Budget) -> anyhow::Result<i32> {
+fn cmd_host(
+    dir: &Path,
+    quick: bool,
+    fs: &Option<String>,
+    json: &Option<PathBuf>,
+    b: Budget,
+) -> anyhow::Result<i32> {
     check_dir(dir)?;
     let fs = fs_of(dir, fs)?;
     let p = if quick { plan::quick() } else { plan::full() };
@@ -262,7 +268,7 @@ fn main() {
             fs,
             json,
             budget,
-        } => cmd_host(&dir, quick, &fs, &json, budget.budget(500, 5000)),
+        } => cmd_host(&dir, quick, &fs, &json, budget.budget(300, 8000)),
     };
     match r {
         Ok(code) => std::process::exit(code),

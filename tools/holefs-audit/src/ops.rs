@@ -40,19 +40,31 @@ pub fn apply(op: Op, t: &Target, lay: &Layout) -> io::Result<()> {
             t.file.set_len(lay.size)
         }
         Op::DioWrite => {
-            let f = t.dio.as_ref().ok_or_else(|| io::Error::other("no O_DIRECT file"))?;
+            let f = t
+                .dio
+                .as_ref()
+                .ok_or_else(|| io::Error::other("no O_DIRECT file"))?;
             f.write_all_at(&t.new_data[..len as usize], start)
         }
         Op::MadvRemove => {
-            let m = t.map.as_ref().ok_or_else(|| io::Error::other("no mapping"))?;
+            let m = t
+                .map
+                .as_ref()
+                .ok_or_else(|| io::Error::other("no mapping"))?;
             m.remove(start as usize, len as usize)
         }
         Op::Clone => {
-            let src = t.src.as_ref().ok_or_else(|| io::Error::other("no source file"))?;
+            let src = t
+                .src
+                .as_ref()
+                .ok_or_else(|| io::Error::other("no source file"))?;
             sys::clone_range(src, &t.file, start, len)
         }
         Op::CopyRange => {
-            let src = t.src.as_ref().ok_or_else(|| io::Error::other("no source file"))?;
+            let src = t
+                .src
+                .as_ref()
+                .ok_or_else(|| io::Error::other("no source file"))?;
             let mut done = 0u64;
             while done < len {
                 let n = sys::copy_file_range(src, &t.file, start + done, (len - done) as usize)?;

@@ -70,7 +70,10 @@ pub fn full() -> Vec<Cell> {
     let mut plan: Vec<Cell> = Vec::new();
     let mut uncovered: HashSet<Pair> = runnable.iter().flat_map(pairs).collect();
     for c in &skips {
-        if !plan.iter().any(|p| p.op == c.op && p.geometry == c.geometry) {
+        if !plan
+            .iter()
+            .any(|p| p.op == c.op && p.geometry == c.geometry)
+        {
             plan.push(*c);
         }
     }
@@ -145,7 +148,10 @@ pub fn controls(plan: &[Cell]) -> Vec<Cell> {
             let runnable = |c: &&Cell| c.op == op && structural_skip(c.op, c.geometry).is_none();
             let mut cells = plan.iter().filter(runnable);
             let first = cells.clone().next().copied();
-            cells.find(|c| c.racer != Racer::Fault1Page).copied().or(first)
+            cells
+                .find(|c| c.racer != Racer::Fault1Page)
+                .copied()
+                .or(first)
         })
         .collect()
 }
@@ -166,7 +172,10 @@ mod tests {
                 let covered = plan.iter().any(|c| c.op == op && c.geometry == g);
                 assert!(covered, "{op} {g}");
                 if structural_skip(op, g).is_none() {
-                    assert!(run.iter().any(|c| c.op == op && c.geometry == g), "{op} {g}");
+                    assert!(
+                        run.iter().any(|c| c.op == op && c.geometry == g),
+                        "{op} {g}"
+                    );
                 }
             }
             for &r in Racer::ALL {
@@ -175,7 +184,10 @@ mod tests {
         }
         for &g in Geometry::ALL {
             for &r in Racer::ALL {
-                assert!(run.iter().any(|c| c.geometry == g && c.racer == r), "{g} {r}");
+                assert!(
+                    run.iter().any(|c| c.geometry == g && c.racer == r),
+                    "{g} {r}"
+                );
             }
         }
         let unique: HashSet<&Cell> = plan.iter().collect();
@@ -190,7 +202,9 @@ mod tests {
         for &op in Op::ALL {
             let cells: Vec<&Cell> = q.iter().filter(|c| c.op == op).collect();
             assert!(!cells.is_empty(), "{op}");
-            assert!(cells.iter().all(|c| structural_skip(c.op, c.geometry).is_none()));
+            assert!(cells
+                .iter()
+                .all(|c| structural_skip(c.op, c.geometry).is_none()));
             assert!(cells.iter().any(|c| c.racer != Racer::Fault1Page), "{op}");
         }
         for &g in Geometry::ALL {
@@ -206,7 +220,9 @@ mod tests {
         for plan in [full(), quick()] {
             let c = controls(&plan);
             assert_eq!(c.len(), Op::ALL.len());
-            assert!(c.iter().all(|c| structural_skip(c.op, c.geometry).is_none()));
+            assert!(c
+                .iter()
+                .all(|c| structural_skip(c.op, c.geometry).is_none()));
             assert!(c.iter().all(|c| c.racer != Racer::Fault1Page));
         }
     }

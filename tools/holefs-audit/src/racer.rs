@@ -149,7 +149,10 @@ pub fn racer_main(sh: &Shared, id: usize, seed: u64) {
             match Mapping::guarded(&sh.file, sh.map_len, access) {
                 Ok(m) => {
                     let m = Arc::new(m);
-                    sh.maps.lock().unwrap_or_else(|e| e.into_inner()).push(m.clone());
+                    sh.maps
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(m.clone());
                     run.map = Some(m);
                 }
                 Err(e) => sh.fail(format!("racer mmap: {e}")),
@@ -302,7 +305,7 @@ fn splice(
     let len = (pages * run.sh.page) as usize;
     let file = &run.sh.file;
     let (r, check) = run.access(|| {
-        if turn % 2 == 0 {
+        if turn.is_multiple_of(2) {
             sys::splice_to_pipe(file, off, &pipe.1, len)
         } else {
             sys::sendfile_to_pipe(file, off, &pipe.1, len)

@@ -160,13 +160,27 @@ mod tests {
         r.first_view = Some("pread:first".into());
         r.reason = "stale \"old\" data".into();
         let line = r.to_string();
-        assert!(line.starts_with("AUDIT fs=ext4 op=punch geometry=page racer=read kind=test verdict=RACE "));
+        assert!(line.starts_with(
+            "AUDIT fs=ext4 op=punch geometry=page racer=read kind=test verdict=RACE "
+        ));
         assert!(line.contains("first_detection_ms=12 first_view=pread:first"));
         assert!(line.ends_with("reason=\"stale 'old' data\""));
         let v: serde_json::Value = serde_json::to_value(&r).unwrap();
         for k in [
-            "fs", "op", "geometry", "racer", "kind", "runs", "runs_detected", "detections",
-            "iterations", "hits", "first_detection_ms", "first_view", "verdict", "reason",
+            "fs",
+            "op",
+            "geometry",
+            "racer",
+            "kind",
+            "runs",
+            "runs_detected",
+            "detections",
+            "iterations",
+            "hits",
+            "first_detection_ms",
+            "first_view",
+            "verdict",
+            "reason",
             "duration_ms",
         ] {
             assert!(v.get(k).is_some(), "{k}");

@@ -105,7 +105,9 @@ mod tests {
             scan: s,
         };
         assert_eq!(f.where_(), "pread:first");
-        assert!(f.describe().starts_with("stale word at offset 0x1000 (first page) in pread"));
+        assert!(f
+            .describe()
+            .starts_with("stale word at offset 0x1000 (first page) in pread"));
         // The postcondition itself scans clean.
         let ok = Scan::of(&post, 4096, 0, (0..2048).map(|i| post.expected(i)));
         assert_eq!(ok.bad_words, 0);

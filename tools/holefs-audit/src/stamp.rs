@@ -68,7 +68,10 @@ mod tests {
         let v = stamp(Kind::Old, 0x12_3456, 0x1_0000_0007);
         assert_eq!(decode(v), Some((Kind::Old, 0x12_3456, 7)));
         assert_ne!(stamp(Kind::Src, 0, 0), 0);
-        assert_eq!(decode(stamp(Kind::Racer, GEN_MASK + 3, 1)), Some((Kind::Racer, 2, 1)));
+        assert_eq!(
+            decode(stamp(Kind::Racer, GEN_MASK + 3, 1)),
+            Some((Kind::Racer, 2, 1))
+        );
         assert_eq!(decode(0), None);
         assert_eq!(decode(0x00ff_0000_0000_0001), None);
     }
@@ -80,6 +83,9 @@ mod tests {
         for (i, &x) in b.iter().enumerate() {
             assert_eq!(x, stamp_byte(Kind::New, 5, 64 + i as u64));
         }
-        assert_eq!(u64::from_le_bytes(b[8..16].try_into().unwrap()), stamp(Kind::New, 5, 9));
+        assert_eq!(
+            u64::from_le_bytes(b[8..16].try_into().unwrap()),
+            stamp(Kind::New, 5, 9)
+        );
     }
 }

@@ -2,9 +2,9 @@
 //! The file system calls std does not wrap.  Each takes borrowed files, so
 //! the descriptors stay open for the duration of the call.
 
+use rustix::fs::{Advice, FallocateFlags};
 use std::fs::File;
 use std::io;
-use rustix::fs::{Advice, FallocateFlags};
 use std::num::NonZeroU64;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
@@ -48,7 +48,13 @@ pub fn readahead(f: &File, start: u64, len: usize) -> io::Result<()> {
 /// returns the bytes copied by this one call (it may copy less).
 pub fn copy_file_range(src: &File, dst: &File, at: u64, len: usize) -> io::Result<usize> {
     let (mut a, mut b) = (at, at);
-    Ok(rustix::fs::copy_file_range(src, Some(&mut a), dst, Some(&mut b), len)?)
+    Ok(rustix::fs::copy_file_range(
+        src,
+        Some(&mut a),
+        dst,
+        Some(&mut b),
+        len,
+    )?)
 }
 
 /// ioctl(FICLONERANGE): share `len` bytes of `src` at `at` into `dst` at `at`.
@@ -89,7 +95,14 @@ pub fn splice_to_pipe(f: &File, at: u64, w: &File, len: usize) -> io::Result<usi
     // SAFETY: the input offset points at a local alive across the call; the
     // output is a pipe, which takes no offset.
     let r = unsafe {
-        libc::splice(f.as_raw_fd(), &mut o, w.as_raw_fd(), std::ptr::null_mut(), len, 0)
+        libc::splice(
+            f.as_raw_fd(),
+            &mut o,
+            w.as_raw_fd(),
+            std::ptr::null_mut(),
+            len,
+            0,
+        )
     };
     len_ok(r)
 }

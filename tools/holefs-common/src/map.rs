@@ -281,7 +281,8 @@ mod tests {
         assert!(m.resident_pages().unwrap() <= 2);
         m.willneed(8, 2 * ps - 8).unwrap();
         assert!(m.willneed(ps, 2 * ps).is_err());
-        m.remove(0, ps).unwrap_or_else(|e| assert_eq!(e.raw_os_error(), Some(libc::EOPNOTSUPP)));
+        m.remove(0, ps)
+            .unwrap_or_else(|e| assert_eq!(e.raw_os_error(), Some(libc::EOPNOTSUPP)));
         assert!(m.store(2 * ps - 4, &[0; 8]).is_err());
         assert!(Mapping::new(&f, 100, Access::Read).is_err());
     }
