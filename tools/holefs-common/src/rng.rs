@@ -3,8 +3,9 @@
 //! every machine and with every build.
 //!
 //! - [`SplitMix64`] (`seed_from_u64(s)` starts from state `s`) is what
-//!   `holefs-exerciser` has always generated its operations with: saved
-//!   seeds and op logs replay unchanged.
+//!   `holefs-exerciser` has always generated its operations with (its own
+//!   copy started from state `s` + [`GOLDEN_GAMMA`]): saved seeds and op
+//!   logs replay unchanged.
 //! - [`Xoshiro256PlusPlus`] (`seed_from_u64` expands the seed with
 //!   SplitMix64, as its authors specify) for the random delays, offsets and
 //!   page orders of `holefs-repro` and `holefs-bench`.
@@ -14,6 +15,9 @@
 
 pub use rand_core::{Rng, SeedableRng};
 pub use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
+
+/// SplitMix64's increment, 2^64 / φ.
+pub const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The SplitMix64 output function of state `x + φ`: a good 64-bit mix,
 /// for hashing offsets and seeds into patterns.
@@ -49,21 +53,32 @@ mod tests {
     use super::*;
 
     /// The generator `holefs-exerciser` carried before it used
-    /// `rand_xoshiro`: seeds saved then must give the same operations.
-    fn old_splitmix(state: &mut u64) -> u64 {
-        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut x = *state;
+    /// `rand_xoshiro`, verbatim: its `next` added the increment and then
+    /// called `mix`, which adds it once more.
+    struct OldRng(u64);
+
+    fn old_mix(mut x: u64) -> u64 {
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
         x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         x ^ (x >> 31)
     }
 
+    impl OldRng {
+        fn next_u64(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            old_mix(self.0)
+        }
+    }
+
     #[test]
     fn splitmix_is_the_old_sequence() {
         for seed in [0, 1, 7, 0xdead_beef, u64::MAX] {
-            let (mut old, mut new) = (seed, SplitMix64::seed_from_u64(seed));
+            assert_eq!(old_mix(seed), mix(seed));
+            let mut old = OldRng(seed);
+            let mut new = SplitMix64::seed_from_u64(seed.wrapping_add(GOLDEN_GAMMA));
             for _ in 0..1000 {
-                assert_eq!(old_splitmix(&mut old), new.next_u64(), "seed {seed}");
+                assert_eq!(old.next_u64(), new.next_u64(), "seed {seed}");
             }
         }
         // The reference values of SplitMix64 from seed 0.
