@@ -9,10 +9,12 @@
 //!    O_DIRECT buffer with theirs), fdatasync()s and drops the file's page
 //!    cache (POSIX_FADV_DONTNEED), so that the racers re-create folios from
 //!    the backing store, which holds the old data: stale data has a source.
-//! 2. RACE: the racers start their sweeps; once all run, the controller
-//!    waits a random 0-50 us, does the operation inside the `opseq`
-//!    bracket, lets the racers go on for about as long again (accesses that
-//!    begin after the return are checked live), and stops them.
+//! 2. RACE: the racers start their sweeps; once they have made a few
+//!    accesses (so they are on a CPU, not preempted), the controller waits
+//!    a random 0-20 us, does the operation inside the `opseq` bracket, lets
+//!    the racers make a few more accesses or go on for about as long as the
+//!    operation took (accesses that begin after the return are checked
+//!    live), and stops them.
 //! 3. CHECK: the racers are parked again; nobody writes.  The controller checks every view of the
 //!    window against the postcondition: pread, each racer's mapping, the
 //!    operation's own mapping (madv-remove), a fresh mapping; the racers
@@ -381,6 +383,7 @@ impl Ctx<'_> {
             maps: Mutex::new(Vec::new()),
             hits: 0.into(),
             accesses: 0.into(),
+            pulse: 0.into(),
             live: Mutex::new(Vec::new()),
             error: Mutex::new(None),
         };
@@ -439,7 +442,11 @@ impl Ctx<'_> {
             while sh.ready.load(Ordering::Acquire) < b.threads {
                 std::thread::yield_now();
             }
-            spin(us(rng.below(50)));
+            // Fire while the racers are running: after a few accesses of
+            // theirs (bounded: a racer may be preempted), at a random moment.
+            let want = 2 * b.threads as u64;
+            beats(sh, want, us(2000));
+            spin(us(rng.below(20)));
             sh.opseq.store(2 * k + 1, Ordering::SeqCst);
             let t_op = Instant::now();
             let r = if self.spec.control {
@@ -454,7 +461,9 @@ impl Ctx<'_> {
             let reported = self.spec.op == Op::DioWrite
                 && !self.spec.control
                 && matches!(t.file.sync_data(), Err(e) if e.raw_os_error() == Some(libc::EIO));
-            spin(op_time.clamp(us(20), us(2000)));
+            // Let the racers access after the return (live checks), about
+            // as long as the operation took.
+            beats(sh, want, op_time.clamp(us(20), us(2000)));
             sh.stop.store(true, Ordering::Release);
             sh.halted.wait();
             let t_check = Instant::now();
@@ -498,6 +507,14 @@ impl Ctx<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Wait until the racers made `n` more accesses, or `cap` passed.
+fn beats(sh: &Shared, n: u64, cap: Duration) {
+    let (p0, t) = (sh.pulse.load(Ordering::Relaxed), Instant::now());
+    while sh.pulse.load(Ordering::Relaxed) < p0 + n && t.elapsed() < cap {
+        std::hint::spin_loop();
     }
 }
 

@@ -55,7 +55,7 @@ struct BudgetArgs {
     max_ms: Option<u64>,
     /// Iterations a SAFE verdict needs besides the hits (one iteration of
     /// a slow operation can hold thousands of hits).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 10)]
     min_iterations: u64,
     /// Seed of positions and delays.
     #[arg(long, default_value_t = 1)]

@@ -56,6 +56,9 @@ pub struct Shared {
     pub maps: Mutex<Vec<Arc<Mapping>>>,
     pub hits: AtomicU64,
     pub accesses: AtomicU64,
+    /// Bumped by every racer access: the controller watches it to fire
+    /// the operation while the racers are running, not preempted.
+    pub pulse: AtomicU64,
     pub live: Mutex<Vec<Finding>>,
     pub error: Mutex<Option<String>>,
 }
@@ -85,6 +88,7 @@ impl Run<'_> {
         let s1 = self.sh.opseq.load(Ordering::Acquire);
         let r = access();
         let s2 = self.sh.opseq.load(Ordering::Acquire);
+        self.sh.pulse.fetch_add(1, Ordering::Relaxed);
         self.accesses += 1;
         if s1 != s2 || s1 % 2 == 1 {
             self.hits += 1;
