@@ -258,10 +258,9 @@ impl Ctx<'_> {
     }
 
     fn target(&self, run: u64) -> io::Result<(Target, Scratch)> {
-        let base = self
-            .dir
-            .join(format!("holefs-audit.{}.{run}", std::process::id()));
-        let (path, src_path) = (base.with_extension("dat"), base.with_extension("src"));
+        let pid = std::process::id();
+        let name = |ext: &str| self.dir.join(format!("holefs-audit.{pid}.{run}.{ext}"));
+        let (path, src_path) = (name("dat"), name("src"));
         let mut scratch = Scratch(vec![path.clone()]);
         let file = open_rw(&path, 0)?;
         file.set_len(0)?;
