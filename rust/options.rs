@@ -241,6 +241,7 @@ impl MountConfig {
             OptionKey::Fault => self.fault == other.fault,
             OptionKey::Punch => self.punch == other.punch,
             OptionKey::PunchDelayUs => self.punch_delay_us == other.punch_delay_us,
+            OptionKey::TruncateDelayUs => self.truncate_delay_us == other.truncate_delay_us,
         }
     }
 
