@@ -19,8 +19,12 @@ MARKER=HOLEFS-EXIT
 log() { printf '%s: %s\n' "$RUNNER" "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
+# runner_usage [STATUS]: the options; on stdout and exit 0 for --help, on
+# stderr and exit 2 (a usage error) otherwise.
 runner_usage() {
-	cat >&2 <<EOF
+	local status=${1:-2}
+	[ "$status" -eq 0 ] || exec >&2
+	cat <<EOF
 usage: scripts/$RUNNER [OPTION]... [--] CMD...
 
 Boot the holefs test kernel, run CMD (joined by spaces, given to sh -c) in
@@ -41,7 +45,7 @@ the guest crashed; 1: CMD passed but the kernel log has a report).
   --cpus N             guest CPUs (default 2)
   --quiet              do not echo kernel messages (the log keeps them)
 EOF
-	exit 2
+	exit "$status"
 }
 
 # Defaults, overridden by the options below.
@@ -70,7 +74,7 @@ runner_parse_args() {
 		--mem) opt_mem=${2:?}; shift 2 ;;
 		--cpus) opt_cpus=${2:?}; shift 2 ;;
 		--quiet) opt_quiet=1; shift ;;
-		-h|--help) runner_usage ;;
+		-h|--help) runner_usage 0 ;;
 		--) shift; break ;;
 		-*) log "unknown option $1"; runner_usage ;;
 		*) break ;;
