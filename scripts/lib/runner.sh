@@ -13,6 +13,8 @@
 # word and the verdict is read back from the console log.
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/lib/accel.sh
+source "$TOP/scripts/lib/accel.sh"
 BUILD=$TOP/build
 MARKER=HOLEFS-EXIT
 
@@ -44,6 +46,10 @@ the guest crashed; 1: CMD passed but the kernel log has a report).
   --mem SIZE           guest memory (default 1G)
   --cpus N             guest CPUs (default 2)
   --quiet              do not echo kernel messages (the log keeps them)
+
+The accelerator is KVM when /dev/kvm opens read-write and the CPU has
+vmx/svm, TCG otherwise; HOLEFS_ACCEL=kvm|tcg forces it.  The choice and
+its reason go to stderr.
 EOF
 	exit "$status"
 }
@@ -96,6 +102,8 @@ runner_parse_args() {
 	fi
 	mkdir -p "$(dirname "$opt_log")"
 	: >"$opt_log"
+	accel_probe
+	log "accelerator: $ACCEL ($ACCEL_REASON)"
 }
 
 # Print the bzImage to boot: --kernel, else the --flavor kernel, else
