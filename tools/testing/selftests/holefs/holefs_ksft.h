@@ -4,7 +4,8 @@
  * run_kselftest.sh or by hand, without run_tests.sh's fixture.
  *
  * run_tests.sh loads holefs and mounts an instance at $HOLEFS_MNT for each
- * program.  Without $HOLEFS_MNT a program calls holefs_ksft_require() or
+ * program; race_test.sh points holefs_race at its own mounts with
+ * $HOLEFS_RACE_DIR.  Without either, a program calls holefs_ksft_require() or
  * holefs_ksft_fixture() from a constructor, before the harness starts:
  *   - holefs not registered (not in /proc/filesystems): the whole program
  *     is skipped (KTAP "1..0 # SKIP", exit status KSFT_SKIP);
@@ -44,11 +45,16 @@ static inline bool holefs_ksft_registered(const char *name)
 	return found;
 }
 
+/*
+ * Told where to work: run_tests.sh's fixture ($HOLEFS_MNT), or a caller that
+ * mounted holefs with the policies it tests ($HOLEFS_RACE_DIR, race_test.sh).
+ */
 static inline bool holefs_ksft_has_fixture(void)
 {
 	const char *m = getenv("HOLEFS_MNT");
+	const char *r = getenv("HOLEFS_RACE_DIR");
 
-	return m && *m;
+	return (m && *m) || (r && *r);
 }
 
 /* Skip the whole program unless holefs is there to test. */
