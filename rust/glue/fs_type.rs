@@ -23,12 +23,13 @@ pub(crate) const HOLEFS_MAGIC: u64 = 0x686f_6c65;
 /// Parameter table for `fs_parse()`.  Every value is taken as a string and
 /// parsed by [`MountConfig::apply`]; the table is indexed like
 /// [`OptionKey::ALL`].
-static PARAMS: StaticTable<[b::fs_parameter_spec; 6]> = StaticTable([
+static PARAMS: StaticTable<[b::fs_parameter_spec; 7]> = StaticTable([
     string_param(c"size", 0),
     string_param(c"map_pages", 1),
     string_param(c"fault", 2),
     string_param(c"punch", 3),
     string_param(c"punch_delay_us", 4),
+    string_param(c"truncate_delay_us", 5),
     zeroed(),
 ]);
 

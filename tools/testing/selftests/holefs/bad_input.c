@@ -318,6 +318,9 @@ static const struct mount_case mount_cases[] = {
 	{ "punch_delay_us=1.5", EINVAL },
 	{ "punch_delay_us=10000001", EINVAL },
 	{ "punch_delay_us=99999999999999999999", EINVAL },
+	{ "truncate_delay_us=", EINVAL },
+	{ "truncate_delay_us=-1", EINVAL },
+	{ "truncate_delay_us=10000001", EINVAL },
 	{ "map_pages=locked", EPERM, true, -1 },
 	{ "fault=unlocked", EPERM, true, -1 },
 	{ "punch=unlocked", EPERM, true, -1 },
@@ -331,6 +334,8 @@ static const struct mount_case mount_cases[] = {
 	{ "size=8589934591g", 0, false, 2251799813423104 },
 	{ "punch_delay_us=0", 0, false, -1 },
 	{ "punch_delay_us=10000000", 0, false, -1 },
+	{ "truncate_delay_us=0", 0, false, -1 },
+	{ "truncate_delay_us=10000000", 0, false, -1 },
 	{ "map_pages=trylock,map_pages=off,fault=filemap,punch=locked", 0, false, -1 },
 	{ "", 0, false, -1 },
 };
