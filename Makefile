@@ -7,6 +7,8 @@
 #   make check      all tests: host unit tests + in-guest suites (both runners)
 #   make check-debug  the in-guest suites on the debug kernel
 #   make bench      fault-path benchmarks
+#   make audit      the race instrument against real file systems
+#                   (QUICK=1, JOBS=N, SHARD=i/N, HOST=DIR: scripts/audit --help)
 #   make shell      interactive shell in the guest (QEMU, busybox)
 #   make kernel     build/find the cached kernel only
 #
@@ -28,7 +30,7 @@ BUILD := $(TOP)/build
 KDIR_CMD = $(if $(KDIR),$(KDIR),$$($(TOP)/scripts/kernel-build base | tail -n1))
 
 .PHONY: all setup kernel kernel-debug module tools guest-payload check check-host \
-	check-guest check-debug matrix bench shell clean
+	check-guest check-debug matrix audit bench shell clean
 
 all: module
 
@@ -63,6 +65,9 @@ matrix: setup
 
 bench: setup
 	@scripts/bench
+
+audit: setup
+	@scripts/audit
 
 shell: guest-payload
 	@scripts/run-qemu --interactive
