@@ -7,10 +7,12 @@
 #
 # For every row (a file system, or holefs with one policy) it sets the file
 # system up on /tmp (a tmpfs in the guest), runs every cell of
-# `holefs-audit plan` on it, then one positive control per operation
+# `holefs-audit plan` on it, then the plan's positive control per operation
 # (`holefs-audit cell --control`: the operation is skipped, so the checker
-# must see the old data), and tears the file system down.  A row that
-# cannot be set up keeps all its cells, as SKIP with the reason.
+# must see the old data), and tears the file system down.  The holefs rows
+# with an unsafe policy are controls as a whole: the same cells, which must
+# race; they get no per-operation controls.  A row that cannot be set up
+# keeps all its cells, as SKIP with the reason.
 #
 # Output: holefs-audit's "AUDIT ..." line per cell on stdout (scripts/audit
 # shows them as progress), "AUDIT-ROW: ..." lines per row, and one JSON
@@ -201,7 +203,7 @@ setup_nfs() {
 	echo 10 >/proc/fs/nfsd/nfsv4leasetime 2>/dev/null
 	echo 10 >/proc/fs/nfsd/nfsv4gracetime 2>/dev/null
 	run_or_fail rpc.mountd rpc.mountd -N 2 -N 3 --no-udp || return 1
-	run_or_fail rpc.nfsd rpc.nfsd -N 2 -N 3 -V 4.2 --no-udp 2 || return 1
+	run_or_fail rpc.nfsd rpc.nfsd -N 3 -V 4.2 --no-udp 2 || return 1
 	echo Y >/proc/fs/nfsd/v4_end_grace 2>/dev/null
 	mount_or_fail -t nfs4 -o vers=4.2,proto=tcp,timeo=100,retrans=2 127.0.0.1:/ "$mnt"
 }
@@ -220,8 +222,20 @@ setup_cifs() {
 		-o "path = $base/share" -o "read only = no" -o "force user = root" || return 1
 	run_or_fail ksmbd.adduser ksmbd.adduser -a audit -p audit || return 1
 	run_or_fail ksmbd.mountd ksmbd.mountd || return 1
-	mount_or_fail -t cifs -o username=audit,password=audit,vers=3.1.1,cache=strict \
-		//127.0.0.1/audit "$mnt"
+	# ksmbd.mountd returns before the server listens: retry for a while.
+	for _i in 1 2 3 4 5 6 7 8 9 10; do
+		mount -t cifs -o username=audit,password=audit,vers=3.1.1,cache=strict \
+			//127.0.0.1/audit "$mnt" >"$base/mount.err" 2>&1 && return 0
+		# ksmbd binds one socket per interface with SO_BINDTODEVICE,
+		# which fails without CONFIG_NETDEVICES: no retry helps then.
+		dmesg | grep -q 'ksmbd: Failed to set SO_BINDTODEVICE: -92' && {
+			fail "ksmbd cannot listen: SO_BINDTODEVICE fails with ENOPROTOOPT" \
+				"(kernel without CONFIG_NETDEVICES)"
+			return 1
+		}
+		sleep 1
+	done
+	fail "mount failed: $(tail -n 2 "$base/mount.err")"
 }
 
 # FUSE: holefs-fuse, the project's passthrough daemon, over a directory of
@@ -344,11 +358,6 @@ with open(sys.argv[7], "a") as out:
 	fi
 }
 
-# controls < PLAN: one cell per operation, the first the plan has for it.
-controls() {
-	awk '!seen[$1]++'
-}
-
 is_control_row() {
 	case $1 in
 	holefs-punch-unlocked|holefs-fault-unlocked) return 0 ;;
@@ -356,17 +365,23 @@ is_control_row() {
 	return 1
 }
 
+# The plan with its controls: "<op> <geometry> <racer> test|control", one
+# control per operation (holefs-audit chooses the cell).
 plan=$base/plan
 quick=""
 [ "$AUDIT_QUICK" = 0 ] || quick=--quick
 # shellcheck disable=SC2086
-if ! holefs-audit plan $quick >"$plan" || ! [ -s "$plan" ]; then
+if ! holefs-audit plan $quick --with-controls >"$plan" || ! [ -s "$plan" ]; then
 	echo "AUDIT-ROW: error: holefs-audit plan failed"
 	exit 2
 fi
-controls <"$plan" >"$base/controls"
-ncells=$(wc -l <"$plan")
+awk '$4 == "test" { print $1, $2, $3 }' "$plan" >"$base/tests"
+awk '$4 == "control" { print $1, $2, $3 }' "$plan" >"$base/controls"
+ncells=$(wc -l <"$base/tests")
 nctl=$(wc -l <"$base/controls")
+# fault-1page sets /sys/kernel/debug/fault_around_bytes.
+[ -e /sys/kernel/debug/fault_around_bytes ] ||
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 echo "AUDIT-CONFIG: kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)" \
 	"cells_per_row=$ncells controls_per_row=$nctl rows=$(echo $AUDIT_ROWS | wc -w)" \
 	"cell_args=\"$AUDIT_CELL_ARGS\" delay_us=$AUDIT_DELAY_US"
@@ -377,7 +392,7 @@ for row in $AUDIT_ROWS; do
 	is_control_row "$row" && kind=control
 	if ! command -v "$setup" >/dev/null 2>&1; then
 		echo "AUDIT-ROW: $row unknown row"
-		emit_cells ERROR "unknown row $row" "$row" "$kind" <"$plan"
+		emit_cells ERROR "unknown row $row" "$row" "$kind" <"$base/tests"
 		continue
 	fi
 	echo "AUDIT-ROW: $row setup"
@@ -387,7 +402,7 @@ for row in $AUDIT_ROWS; do
 		reason=$(tail -n 3 "$base/reason" | tr '\n' ' ' | sed 's/ *$//')
 		[ -n "$reason" ] || reason="setup failed"
 		echo "AUDIT-ROW: $row SKIP: $reason"
-		emit_cells SKIP "$reason" "$row" "$kind" <"$plan"
+		emit_cells SKIP "$reason" "$row" "$kind" <"$base/tests"
 		[ "$kind" = control ] || emit_cells SKIP "$reason" "$row" control <"$base/controls"
 		teardown "$row"
 		continue
@@ -396,7 +411,7 @@ for row in $AUDIT_ROWS; do
 	while read -r op geo racer; do
 		dmesg_mark "audit-$row-$op-$geo-$racer"
 		run_cell "$row" "$kind" "$op" "$geo" "$racer"
-	done <"$plan"
+	done <"$base/tests"
 	if [ "$kind" = test ]; then
 		while read -r op geo racer; do
 			dmesg_mark "audit-$row-$op-$geo-$racer-control"
