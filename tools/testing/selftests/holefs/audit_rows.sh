@@ -22,6 +22,7 @@
 # Settings (environment; defaults in brackets):
 #	AUDIT_ROWS [all rows]    the rows to run, in this order
 #	AUDIT_QUICK [0]          1: `holefs-audit plan --quick`
+#	AUDIT_OPS [all]          only the cells of these operations
 #	AUDIT_JSON [/tmp/audit.jsonl]
 #	AUDIT_CELL_ARGS [""]     more holefs-audit cell options (--runs,
 #	                         --max-ms, --hits, --seed)
@@ -34,7 +35,7 @@
 
 ALL_ROWS="tmpfs ext4 xfs btrfs f2fs ntfs3 gfs2 ocfs2 nfs cifs fuse hugetlbfs holefs
 holefs-punch-unlocked holefs-fault-unlocked"
-: "${AUDIT_ROWS:=$ALL_ROWS}" "${AUDIT_QUICK:=0}" "${AUDIT_JSON:=/tmp/audit.jsonl}"
+: "${AUDIT_ROWS:=$ALL_ROWS}" "${AUDIT_QUICK:=0}" "${AUDIT_OPS:=}" "${AUDIT_JSON:=/tmp/audit.jsonl}"
 : "${AUDIT_CELL_ARGS:=}" "${AUDIT_CELL_TIMEOUT:=120}" "${AUDIT_DELAY_US:=2000}"
 : "${AUDIT_HUGEPAGES:=32}" "${AUDIT_IMG_MB:=256}"
 
@@ -105,9 +106,10 @@ setup_tmpfs() {
 
 setup_ext4() {
 	need mkfs.ext4 && loop_image "$AUDIT_IMG_MB" &&
-		run_or_fail mkfs.ext4 mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 \
-			"$loopdev" &&
-		mount_or_fail -t ext4 "$loopdev" "$mnt"
+		run_or_fail mkfs.ext4 mkfs.ext4 -q -F -O extent \
+			-E lazy_itable_init=0,lazy_journal_init=0 "$loopdev" &&
+		mount_or_fail -t ext4 "$loopdev" "$mnt" &&
+		echo "AUDIT-ROW: ext4 $(dumpe2fs -h "$loopdev" 2>/dev/null | grep -i '^filesystem features')" >&3
 }
 
 setup_xfs() {
@@ -375,8 +377,10 @@ if ! holefs-audit plan $quick --with-controls >"$plan" || ! [ -s "$plan" ]; then
 	echo "AUDIT-ROW: error: holefs-audit plan failed"
 	exit 2
 fi
-awk '$4 == "test" { print $1, $2, $3 }' "$plan" >"$base/tests"
-awk '$4 == "control" { print $1, $2, $3 }' "$plan" >"$base/controls"
+awk -v ops=" $AUDIT_OPS " '$4 == "test" && (ops == "  " || index(ops, " " $1 " ")) {
+	print $1, $2, $3 }' "$plan" >"$base/tests"
+awk -v ops=" $AUDIT_OPS " '$4 == "control" && (ops == "  " || index(ops, " " $1 " ")) {
+	print $1, $2, $3 }' "$plan" >"$base/controls"
 ncells=$(wc -l <"$base/tests")
 nctl=$(wc -l <"$base/controls")
 # fault-1page sets /sys/kernel/debug/fault_around_bytes.
@@ -398,7 +402,8 @@ for row in $AUDIT_ROWS; do
 	echo "AUDIT-ROW: $row setup"
 	dmesg_mark "audit-$row"
 	# In this shell, not in $(...): setup sets loopdev and daemon_pid.
-	if ! $setup >"$base/reason" 2>&1; then
+	# fd 3: what a setup has to say when it succeeds.
+	if ! $setup 3>&1 >"$base/reason" 2>&1; then
 		reason=$(tail -n 3 "$base/reason" | tr '\n' ' ' | sed 's/ *$//')
 		[ -n "$reason" ] || reason="setup failed"
 		echo "AUDIT-ROW: $row SKIP: $reason"
