@@ -42,8 +42,9 @@ holefs-punch-unlocked holefs-fault-unlocked"
 PATH=$PATH:/sbin:/usr/sbin
 base=/tmp/holefs-audit
 mnt=$base/mnt
-work=$base/work
-mkdir -p "$base" "$mnt" "$work"
+# The cells' scratch directory: on the file system under audit.
+work=$mnt/holefs-audit
+mkdir -p "$base" "$mnt"
 touch "$AUDIT_JSON"
 
 # What each row's teardown has to undo, set by its setup.
@@ -324,16 +325,19 @@ kernel_reports() {
 		grep -aE '^\[ *[0-9]+\.[0-9]+\]' | head -n 3 | tr '\n' ' '
 }
 
-# run_cell ROW KIND OP GEOMETRY RACER: one holefs-audit cell on $work.
+# run_cell ROW KIND OP GEOMETRY RACER: one holefs-audit cell on $work (on
+# the row's file system: a cell that finds $work elsewhere is an ERROR).
 run_cell() {
 	_row=$1 _kind=$2 _op=$3 _geo=$4 _racer=$5
 	_ctl=""
 	[ "$_kind" = control ] && [ "${_row#holefs-}" = "$_row" ] && _ctl=--control
 	rm -rf "$work"
-	mkdir -p "$work" || {
-		echo "$_op $_geo $_racer" | emit_cells ERROR "cannot create $work" "$_row" "$_kind"
+	if ! mkdir -p "$work" || [ "$(stat -c %d "$work")" != "$(stat -c %d "$mnt")" ] ||
+		[ "$(stat -c %d "$mnt")" = "$(stat -c %d "$base")" ]; then
+		echo "$_op $_geo $_racer" |
+			emit_cells ERROR "$work is not on the row's mount" "$_row" "$_kind"
 		return
-	}
+	fi
 	_before=$(wc -l <"$AUDIT_JSON")
 	_lines_before=$(dmesg | wc -l)
 	# shellcheck disable=SC2086 # AUDIT_CELL_ARGS is a list of options
