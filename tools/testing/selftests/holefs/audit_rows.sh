@@ -318,50 +318,69 @@ with open(sys.argv[5], "a") as out:
 ' "$1" "$2" "$3" "$4" "$AUDIT_JSON"
 }
 
-# kernel_reports: the kernel reports (scan-log) since the last dmesg_mark,
-# as one line for a reason, or nothing.
-kernel_reports() {
-	dmesg_since_mark | sh "$HOLEFS_TESTS/scan-log" - 2>/dev/null |
-		grep -aE '^\[ *[0-9]+\.[0-9]+\]' | head -n 3 | tr '\n' ' '
+# on_row_mount: $work can be made and is on the row's mount (not on the
+# guest's /tmp below it).  Once per row: the mount does not change.
+on_row_mount() {
+	mkdir -p "$work" &&
+		[ "$(stat -c %d "$work")" = "$(stat -c %d "$mnt")" ] &&
+		[ "$(stat -c %d "$mnt")" != "$(stat -c %d "$base")" ]
+}
+
+# The kernel log lines seen so far (kernel_log_new reports what came after).
+klines=0
+
+kernel_log_mark() {
+	klines=$(dmesg | wc -l)
+}
+
+# kernel_log_new ROW KIND OP GEOMETRY RACER: a JSON line with the kernel
+# reports (scan-log) that appeared since the last look, attached to the
+# cell by the report.  One dmesg per cell: under TCG every exec counts.
+kernel_log_new() {
+	_log=$(dmesg)
+	_n=$(printf '%s\n' "$_log" | wc -l)
+	[ "$_n" -ne "$klines" ] || return 0
+	# Fewer lines than before: the ring buffer wrapped; look at all of it.
+	[ "$_n" -gt "$klines" ] || klines=0
+	_rep=$(printf '%s\n' "$_log" | tail -n +$((klines + 1)) |
+		sh "$HOLEFS_TESTS/scan-log" - 2>/dev/null |
+		grep -aE '^\[ *[0-9]+\.[0-9]+\]' | head -n 3 | tr '\n' ' ')
+	klines=$_n
+	[ -n "$_rep" ] || return 0
+	python3 -c '
+import json, sys
+fs, kind, op, geo, racer, rep = sys.argv[1:7]
+with open(sys.argv[7], "a") as out:
+    out.write(json.dumps({"kernel_report": rep, "fs": fs, "op": op, "geometry": geo,
+                          "racer": racer, "kind": kind}) + "\n")
+' "$@" "$_rep" "$AUDIT_JSON"
 }
 
 # run_cell ROW KIND OP GEOMETRY RACER: one holefs-audit cell on $work (on
-# the row's file system: a cell that finds $work elsewhere is an ERROR).
+# the row's file system, see on_row_mount).
 run_cell() {
 	_row=$1 _kind=$2 _op=$3 _geo=$4 _racer=$5
 	_ctl=""
 	[ "$_kind" = control ] && [ "${_row#holefs-}" = "$_row" ] && _ctl=--control
 	rm -rf "$work"
-	if ! mkdir -p "$work" || [ "$(stat -c %d "$work")" != "$(stat -c %d "$mnt")" ] ||
-		[ "$(stat -c %d "$mnt")" = "$(stat -c %d "$base")" ]; then
-		echo "$_op $_geo $_racer" |
-			emit_cells ERROR "$work is not on the row's mount" "$_row" "$_kind"
+	mkdir "$work" || {
+		echo "$_op $_geo $_racer" | emit_cells ERROR "cannot create $work" "$_row" "$_kind"
 		return
-	fi
+	}
 	_before=$(wc -l <"$AUDIT_JSON")
-	_lines_before=$(dmesg | wc -l)
 	# shellcheck disable=SC2086 # AUDIT_CELL_ARGS is a list of options
 	timeout -k 5 "$AUDIT_CELL_TIMEOUT" holefs-audit cell --dir "$work" --fs "$_row" \
 		--op "$_op" --geometry "$_geo" --racer "$_racer" $_ctl $AUDIT_CELL_ARGS \
 		--json "$AUDIT_JSON" </dev/null
 	_rc=$?
-	if [ "$(wc -l <"$AUDIT_JSON")" -eq "$_before" ]; then
+	# 0 SAFE/SKIP and 1 RACE always come with a record; anything else may
+	# not (2 is ERROR or bad usage, 124 the timeout, 128+ a signal).
+	if [ "$_rc" -gt 1 ] && [ "$(wc -l <"$AUDIT_JSON")" -eq "$_before" ]; then
 		echo "$_op $_geo $_racer" |
 			emit_cells ERROR "holefs-audit exited $_rc without a result$([ $_rc -eq 124 ] &&
 				echo " (killed after ${AUDIT_CELL_TIMEOUT}s)")" "$_row" "$_kind"
 	fi
-	# Kernel reports during the cell go out as their own line, which the
-	# report attaches to the cell.
-	if [ "$(dmesg | wc -l)" -gt "$_lines_before" ]; then
-		_rep=$(kernel_reports)
-		[ -z "$_rep" ] || python3 -c '
-import json, sys
-fs, op, geo, racer, kind, rep = sys.argv[1:7]
-with open(sys.argv[7], "a") as out:
-    out.write(json.dumps({"kernel_report": rep, "fs": fs, "op": op, "geometry": geo,
-                          "racer": racer, "kind": kind}) + "\n")
-' "$_row" "$_op" "$_geo" "$_racer" "$_kind" "$_rep" "$AUDIT_JSON"
-	fi
+	kernel_log_new "$_row" "$_kind" "$_op" "$_geo" "$_racer"
 }
 
 is_control_row() {
@@ -417,13 +436,20 @@ for row in $AUDIT_ROWS; do
 		continue
 	fi
 	echo "AUDIT-ROW: $row mounted: $(grep " $mnt " /proc/mounts | tail -n 1)"
+	if ! on_row_mount; then
+		echo "AUDIT-ROW: $row ERROR: $work is not on the row's mount"
+		emit_cells ERROR "$work is not on the row's mount" "$row" "$kind" <"$base/tests"
+		[ "$kind" = control ] ||
+			emit_cells ERROR "$work is not on the row's mount" "$row" control <"$base/controls"
+		teardown "$row"
+		continue
+	fi
+	kernel_log_mark
 	while read -r op geo racer; do
-		dmesg_mark "audit-$row-$op-$geo-$racer"
 		run_cell "$row" "$kind" "$op" "$geo" "$racer"
 	done <"$base/tests"
 	if [ "$kind" = test ]; then
 		while read -r op geo racer; do
-			dmesg_mark "audit-$row-$op-$geo-$racer-control"
 			run_cell "$row" control "$op" "$geo" "$racer"
 		done <"$base/controls"
 	fi
