@@ -20,7 +20,7 @@ BUILD := $(TOP)/build
 KDIR_CMD = $(if $(KDIR),$(KDIR),$$($(TOP)/scripts/kernel-build base | tail -n1))
 
 .PHONY: all help setup kernel kernel-debug module tools guest-payload check check-host \
-	check-guest check-debug matrix bench shell clean
+	check-guest check-debug matrix audit bench shell clean
 
 all: module
 
@@ -33,6 +33,9 @@ help:
 	@echo '  guest-payload  module + test binaries -> build/guest/'
 	@echo '  matrix         the race matrix -> build/results/matrix/<time>/ (the main job)'
 	@echo '  bench          fault-path benchmarks -> build/results/bench/<time>/'
+	@echo '  audit          the race instrument against the real file systems of 6.12'
+	@echo '                 -> build/results/audit/<time>/ (QUICK=1, JOBS=N, SHARD=i/N,'
+	@echo '                 HOST=DIR: scripts/audit --help)'
 	@echo '  check          every test: host, lint, guest suites, QUICK matrix;'
 	@echo '                 ends with "N passed, M failed"'
 	@echo '  check-host     host tests only: cargo test, every script answers --help'
@@ -90,6 +93,9 @@ matrix: setup
 
 bench: setup
 	@scripts/bench
+
+audit: setup
+	@scripts/audit
 
 shell: guest-payload
 	@scripts/run-qemu --interactive

@@ -46,6 +46,8 @@ the guest crashed; 1: CMD passed but the kernel log has a report).
   --mem SIZE           guest memory (default 1G)
   --cpus N             guest CPUs (default 2)
   --quiet              do not echo kernel messages (the log keeps them)
+  --rwdir DIR          a host directory the guest can write (run-vng only;
+                       repeatable; elsewhere the host is read-only)
 
 The accelerator is KVM when /dev/kvm opens read-write and the CPU has
 vmx/svm, TCG otherwise; HOLEFS_ACCEL=kvm|tcg forces it.  The choice and
@@ -65,6 +67,7 @@ opt_interactive=0
 opt_mem=1G
 opt_cpus=2
 opt_quiet=0
+opt_rwdir=()
 opt_cmd=""
 
 runner_parse_args() {
@@ -80,6 +83,7 @@ runner_parse_args() {
 		--mem) opt_mem=${2:?}; shift 2 ;;
 		--cpus) opt_cpus=${2:?}; shift 2 ;;
 		--quiet) opt_quiet=1; shift ;;
+		--rwdir) opt_rwdir+=(--rwdir "${2:?}"); shift 2 ;;
 		-h|--help) runner_usage 0 ;;
 		--) shift; break ;;
 		-*) log "unknown option $1"; runner_usage ;;
