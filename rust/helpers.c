@@ -108,6 +108,11 @@ void holefs_folio_lock(struct folio *folio)
 	folio_lock(folio);
 }
 
+void holefs_folio_get(struct folio *folio)
+{
+	folio_get(folio);
+}
+
 void holefs_folio_put(struct folio *folio)
 {
 	folio_put(folio);

@@ -30,6 +30,7 @@ struct folio *holefs_readahead_folio(struct readahead_control *rac);
 struct folio *holefs_page_folio(struct page *page);
 struct page *holefs_folio_file_page(struct folio *folio, pgoff_t index);
 void holefs_folio_lock(struct folio *folio);
+void holefs_folio_get(struct folio *folio);
 void holefs_folio_put(struct folio *folio);
 bool holefs_folio_test_uptodate(struct folio *folio);
 void holefs_folio_mark_uptodate(struct folio *folio);

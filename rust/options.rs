@@ -5,6 +5,8 @@
 //! Plain `core` code: no kernel types, so the host unit tests in
 //! `tools/holefs-logic-tests` build it too.
 
+#![forbid(unsafe_code)]
+
 use core::fmt;
 
 /// What `->map_pages` does.
