@@ -15,7 +15,7 @@ use core::ops::Deref;
 use kernel::prelude::*;
 use kernel::types::ARef;
 
-use crate::mount::HoleFs;
+use crate::state::HoleFs;
 use crate::stats::Counter;
 use crate::vfs::folio::{Folio, LockedFolio};
 use crate::vfs::inode::{Inode, InodeLocked};

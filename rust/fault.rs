@@ -12,9 +12,9 @@
 
 use kernel::prelude::*;
 
-use crate::mount::HoleFs;
 use crate::options::{FaultPolicy, MapPagesPolicy};
 use crate::range::pages_for;
+use crate::state::HoleFs;
 use crate::stats::Counter;
 use crate::vfs::folio::LockedFolio;
 use crate::vfs::vm::{FaultRet, VmFault, VmOperations};

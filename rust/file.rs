@@ -9,9 +9,9 @@ use kernel::prelude::*;
 
 use crate::fault::{FaultOps, FaultOpsNoMapPages};
 use crate::invalidate;
-use crate::mount::HoleFs;
 use crate::options::MapPagesPolicy;
 use crate::range::{self, FallocOp, PageSpan};
+use crate::state::HoleFs;
 use crate::vfs::file::{File, FileOperations, VmArea, SEEK_DATA, SEEK_HOLE};
 use crate::vfs::{eopnotsupp, PAGE_SHIFT};
 

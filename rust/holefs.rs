@@ -43,7 +43,7 @@ module! {
 struct HoleFsModule {
     // Fields drop in order: the type is unregistered before
     // /sys/fs/holefs goes.
-    _registration: vfs::fs::Registration<mount::HoleFs>,
+    _registration: vfs::fs::Registration<state::HoleFs>,
     _sysfs: vfs::sysfs::SysfsRoot,
 }
 

@@ -13,9 +13,9 @@
 use kernel::prelude::*;
 
 use crate::data::zero_folio_tail;
-use crate::mount::HoleFs;
 use crate::options::PunchPolicy;
 use crate::range::{FallocOp, PageSpan, TruncateCut};
+use crate::state::HoleFs;
 use crate::state::SbInfo;
 use crate::stats::Counter;
 use crate::vfs::file::File;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The holefs filesystem type: mount options, superblock setup, remount,
+//! The holefs filesystem type's operations: mount options, superblock setup, remount,
 //! statfs, /proc/mounts, and what an inode gives back at eviction.
 
 #![forbid(unsafe_code)]
@@ -15,15 +15,12 @@ use crate::data::Data;
 use crate::file::RegularFile;
 use crate::namespace::{Directory, FileInode};
 use crate::options::{MountConfig, OptionError, OptionKey};
-use crate::state::{InodeInfo, SbInfo};
+use crate::state::{HoleFs, InodeInfo, SbInfo};
 use crate::vfs::fs::{FileSystem, ParamError};
 use crate::vfs::inode::Inode;
 use crate::vfs::params;
 use crate::vfs::sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock, SuperOperations};
 use crate::vfs::{total_ram_bytes, PAGE_SIZE};
-
-/// The holefs filesystem type.
-pub(crate) struct HoleFs;
 
 /// Default backing-store size: a quarter of RAM.
 fn default_size() -> u64 {

@@ -10,7 +10,7 @@ use core::ffi::CStr;
 use kernel::prelude::*;
 
 use crate::invalidate;
-use crate::mount::HoleFs;
+use crate::state::HoleFs;
 use crate::vfs::inode::mode::{S_IFDIR, S_IFLNK, S_IFREG};
 use crate::vfs::inode::{Dentry, InodeLocked, InodeOperations};
 

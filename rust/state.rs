@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What holefs keeps per superblock ([`SbInfo`]) and per inode
-//! ([`InodeInfo`]), and the accounting its sysfs directory shows.
+//! The holefs type ([`HoleFs`]), what it keeps per superblock
+//! ([`SbInfo`]) and per inode ([`InodeInfo`]), and the accounting its sysfs
+//! directory shows.
 
 #![forbid(unsafe_code)]
 
@@ -17,6 +18,12 @@ use crate::stats::{Counter, Stats};
 use crate::vfs::sb::DevNum;
 use crate::vfs::sysfs::{StatsDir, StatsOut, StatsSource};
 use crate::vfs::PAGE_SIZE;
+
+/// The holefs filesystem type.  Its `FileSystem` implementation is in the
+/// `mount` module, which names the operations of each table; the files
+/// implementing those import this type from here, so that no file imports
+/// one that imports it back.
+pub(crate) struct HoleFs;
 
 /// The accounting a mount shares with its sysfs directory, which may
 /// outlive the superblock by a little (an open `stats` file).
