@@ -17,9 +17,9 @@ use kernel::types::ARef;
 
 use crate::state::HoleFs;
 use crate::stats::Counter;
+use crate::vfs::aops::{AddressSpaceOperations, Readahead};
 use crate::vfs::folio::{Folio, LockedFolio};
 use crate::vfs::inode::{Inode, InodeLocked};
-use crate::vfs::mapping::{AddressSpaceOperations, Readahead};
 use crate::vfs::PAGE_SIZE;
 
 /// holefs's `address_space_operations`.
@@ -53,7 +53,7 @@ pub(crate) fn zero_folio_tail(inode: &InodeLocked<HoleFs>, size: u64) {
         return;
     };
     let mut folio = LockedFolio::lock(folio);
-    if folio.belongs_to(mapping) {
+    if mapping.owns(&folio) {
         folio.zero_range(offset, PAGE_SIZE as usize - offset);
     }
 }

@@ -17,7 +17,8 @@ use crate::range::pages_for;
 use crate::state::HoleFs;
 use crate::stats::Counter;
 use crate::vfs::folio::LockedFolio;
-use crate::vfs::vm::{FaultRet, VmFault, VmOperations};
+use crate::vfs::vm::{FaultRet, VmFault};
+use crate::vfs::vm_ops::VmOperations;
 use crate::vfs::{PAGE_SHIFT, PAGE_SIZE};
 
 /// The fault operations with `->map_pages`.
@@ -51,7 +52,7 @@ fn unlocked_fault(vmf: &VmFault<HoleFs>) -> FaultRet {
     }
     let folio = match mapping.get_folio(index) {
         Some(folio) => folio,
-        None => match mapping.read_folio(index, file) {
+        None => match file.read_mapping_folio(index) {
             Ok(folio) => {
                 let stats = &inode.super_block().data().acct.stats;
                 stats.inc(Counter::UnlockedFaultFolios);
@@ -61,7 +62,7 @@ fn unlocked_fault(vmf: &VmFault<HoleFs>) -> FaultRet {
         },
     };
     let folio = LockedFolio::lock(folio);
-    if !folio.belongs_to(mapping) {
+    if !mapping.owns(&folio) {
         // Truncated meanwhile: let the access fault again.
         return FaultRet::NOPAGE;
     }
@@ -114,7 +115,7 @@ fn page_mkwrite(vmf: &VmFault<HoleFs>) -> FaultRet {
     file.update_time();
     let _fills = mapping.invalidate_lock_shared();
     let folio = LockedFolio::lock(vmf.page_folio());
-    if !folio.belongs_to(mapping) || folio.index() * PAGE_SIZE >= inode.size() {
+    if !mapping.owns(&folio) || folio.index() * PAGE_SIZE >= inode.size() {
         // Truncated or punched meanwhile.
         return FaultRet::NOPAGE;
     }

@@ -12,7 +12,8 @@ use crate::invalidate;
 use crate::options::MapPagesPolicy;
 use crate::range::{self, FallocOp, PageSpan};
 use crate::state::HoleFs;
-use crate::vfs::file::{File, FileOperations, VmArea, SEEK_DATA, SEEK_HOLE};
+use crate::vfs::file::File;
+use crate::vfs::file_ops::{FileOperations, VmArea, SEEK_DATA, SEEK_HOLE};
 use crate::vfs::{eopnotsupp, PAGE_SHIFT};
 
 /// holefs's `file_operations` for regular files.

@@ -43,7 +43,7 @@ module! {
 struct HoleFsModule {
     // Fields drop in order: the type is unregistered before
     // /sys/fs/holefs goes.
-    _registration: vfs::fs::Registration<state::HoleFs>,
+    _registration: vfs::fs_type::Registration<state::HoleFs>,
     _sysfs: vfs::sysfs::SysfsRoot,
 }
 
@@ -51,7 +51,7 @@ impl kernel::Module for HoleFsModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let sysfs = vfs::sysfs::SysfsRoot::new(c"holefs")?;
         Ok(HoleFsModule {
-            _registration: vfs::fs::Registration::new(module)?,
+            _registration: vfs::fs_type::Registration::new(module)?,
             _sysfs: sysfs,
         })
     }

@@ -16,10 +16,11 @@ use crate::file::RegularFile;
 use crate::namespace::{Directory, FileInode};
 use crate::options::{MountConfig, OptionError, OptionKey};
 use crate::state::{HoleFs, InodeInfo, SbInfo};
-use crate::vfs::fs::{FileSystem, ParamError};
+use crate::vfs::fs_type::{FileSystemType, ParamError};
 use crate::vfs::inode::Inode;
 use crate::vfs::params;
-use crate::vfs::sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock, SuperOperations};
+use crate::vfs::sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock};
+use crate::vfs::super_ops::SuperOperations;
 use crate::vfs::{total_ram_bytes, PAGE_SIZE};
 
 /// Default backing-store size: a quarter of RAM.
@@ -27,9 +28,7 @@ fn default_size() -> u64 {
     (total_ram_bytes() / PAGE_SIZE / 4).max(1) * PAGE_SIZE
 }
 
-impl FileSystem for HoleFs {
-    type Data = SbInfo;
-    type INodeData = InodeInfo;
+impl FileSystemType for HoleFs {
     type Options = MountConfig;
     type SuperOps = HoleFs;
     type DirOps = Directory;

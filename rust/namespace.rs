@@ -12,7 +12,8 @@ use kernel::prelude::*;
 use crate::invalidate;
 use crate::state::HoleFs;
 use crate::vfs::inode::mode::{S_IFDIR, S_IFLNK, S_IFREG};
-use crate::vfs::inode::{Dentry, InodeLocked, InodeOperations};
+use crate::vfs::inode::{Dentry, InodeLocked};
+use crate::vfs::inode_ops::InodeOperations;
 
 /// `inode_operations` of directories.
 pub(crate) struct Directory;

@@ -15,15 +15,21 @@ use crate::blockmap::BlockMap;
 use crate::options::MountConfig;
 use crate::pool::BlockPool;
 use crate::stats::{Counter, Stats};
+use crate::vfs::fs::FileSystem;
 use crate::vfs::sb::DevNum;
 use crate::vfs::sysfs::{StatsDir, StatsOut, StatsSource};
 use crate::vfs::PAGE_SIZE;
 
-/// The holefs filesystem type.  Its `FileSystem` implementation is in the
-/// `mount` module, which names the operations of each table; the files
+/// The holefs filesystem type.  Its `FileSystemType` implementation is in
+/// the `mount` module, which names the operations of each table; the files
 /// implementing those import this type from here, so that no file imports
 /// one that imports it back.
 pub(crate) struct HoleFs;
+
+impl FileSystem for HoleFs {
+    type Data = SbInfo;
+    type INodeData = InodeInfo;
+}
 
 /// The accounting a mount shares with its sysfs directory, which may
 /// outlive the superblock by a little (an open `stats` file).

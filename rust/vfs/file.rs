@@ -1,21 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Open files: [`File`], the VMA being set up by `mmap` ([`VmArea`]), and
-//! the [`FileOperations`] trait with its table.
+//! Open files: [`File`].
 
 use core::marker::PhantomData;
 
-use kernel::error::{from_result, to_result};
-use kernel::ffi::{c_int, c_long};
+use kernel::error::to_result;
 use kernel::prelude::*;
-use kernel::types::Opaque;
+use kernel::types::{ARef, Opaque};
 
 use super::bindings as b;
+use super::folio::Folio;
+use super::from_err_ptr;
 use super::fs::FileSystem;
 use super::inode::{Inode, InodeLocked};
 use super::mapping::AddressSpace;
-use super::vm::{VmOperations, VmOpsTable};
-use super::zeroed;
 
 /// An open file of filesystem `T`.
 ///
@@ -76,6 +74,19 @@ impl<T: FileSystem> File<T> {
         Ok(ret)
     }
 
+    /// The folio at `index` of the file's page cache, read through `->read_folio` if not cached
+    /// (`read_mapping_folio`).  Its kernel-doc asks the caller to hold
+    /// `invalidate_lock` shared, so that no invalidation races the fill.
+    /// May sleep.
+    pub(crate) fn read_mapping_folio(&self, index: u64) -> Result<ARef<Folio>> {
+        // SAFETY: the file is open and `f_mapping` is its page cache.
+        let folio = from_err_ptr(unsafe {
+            b::holefs_read_mapping_folio((*self.as_raw()).f_mapping, index as _, self.as_raw())
+        })?;
+        // SAFETY: returned referenced for the caller.
+        Ok(unsafe { Folio::from_owned_raw(folio) })
+    }
+
     /// Writes back bytes `start..=end` and waits (`file_write_and_wait_range`).
     pub(crate) fn write_and_wait_range(&self, start: i64, end: i64) -> Result {
         // SAFETY: the file is open.
@@ -99,150 +110,5 @@ impl<T: FileSystem> File<T> {
     pub(crate) fn modified(&self, _locked: &InodeLocked<T>) -> Result {
         // SAFETY: the file is open and its inode locked (the argument).
         to_result(unsafe { b::file_modified(self.as_raw()) })
-    }
-}
-
-/// A VMA being set up by `->mmap`.
-///
-/// # Invariants
-///
-/// The VMA is being set up by `mmap_region` (under `mmap_lock` write) for a
-/// file of filesystem `T`, for the borrow's lifetime.
-#[repr(transparent)]
-pub(crate) struct VmArea<T: FileSystem>(Opaque<b::vm_area_struct>, PhantomData<T>);
-
-impl<T: FileSystem> VmArea<T> {
-    /// Installs the page-fault operations `V`.
-    pub(crate) fn set_ops<V: VmOperations<FileSystem = T>>(&self) {
-        // SAFETY: the VMA is ours to set up (type invariant); the table is
-        // static.
-        unsafe { (*self.0.get()).vm_ops = VmOpsTable::<V>::build() };
-    }
-}
-
-/// `SEEK_DATA` (uapi/linux/fs.h).
-pub(crate) const SEEK_DATA: i32 = 3;
-/// `SEEK_HOLE`.
-pub(crate) const SEEK_HOLE: i32 = 4;
-
-/// `file_operations` of regular files of filesystem `Self::FileSystem`.
-///
-/// Reads and writes always go through the page cache with the generic
-/// `read_iter`, `write_iter`, `splice_read` and `splice_write`; `open` is
-/// `generic_file_open`.  Without an `llseek` the generic one is used.
-#[vtable]
-pub(crate) trait FileOperations: Sized + 'static {
-    /// The filesystem.
-    type FileSystem: FileSystem;
-
-    /// `->llseek`: returns the new position.
-    fn llseek(file: &File<Self::FileSystem>, offset: i64, whence: i32) -> Result<i64> {
-        let _ = (file, offset, whence);
-        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
-    }
-
-    /// `->mmap`: typically installs page-fault operations.
-    fn mmap(file: &File<Self::FileSystem>, vma: &VmArea<Self::FileSystem>) -> Result {
-        let _ = (file, vma);
-        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
-    }
-
-    /// `->fsync` of bytes `start..=end`.
-    fn fsync(file: &File<Self::FileSystem>, start: i64, end: i64, datasync: bool) -> Result {
-        let _ = (file, start, end, datasync);
-        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
-    }
-
-    /// `->fallocate`; `offset` and `len` were checked by `vfs_fallocate`
-    /// (not negative, no overflow).
-    fn fallocate(file: &File<Self::FileSystem>, mode: u32, offset: u64, len: u64) -> Result {
-        let _ = (file, mode, offset, len);
-        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
-    }
-}
-
-/// The `file_operations` table of `T` and its trampolines.
-pub(super) struct FopsTable<T: FileOperations>(PhantomData<T>);
-
-impl<T: FileOperations> FopsTable<T> {
-    const TABLE: b::file_operations = b::file_operations {
-        llseek: if T::HAS_LLSEEK {
-            Some(Self::llseek)
-        } else {
-            Some(b::generic_file_llseek)
-        },
-        read_iter: Some(b::generic_file_read_iter),
-        write_iter: Some(b::generic_file_write_iter),
-        mmap: if T::HAS_MMAP { Some(Self::mmap) } else { None },
-        open: Some(b::generic_file_open),
-        fsync: if T::HAS_FSYNC {
-            Some(Self::fsync)
-        } else {
-            None
-        },
-        splice_read: Some(b::filemap_splice_read),
-        splice_write: Some(b::iter_file_splice_write),
-        fallocate: if T::HAS_FALLOCATE {
-            Some(Self::fallocate)
-        } else {
-            None
-        },
-        ..zeroed()
-    };
-
-    /// The table, in static storage.
-    pub(super) const fn build() -> &'static b::file_operations {
-        &Self::TABLE
-    }
-
-    /// # Safety
-    ///
-    /// Only for `->llseek` of an open `T` file, open for the call.
-    unsafe extern "C" fn llseek(file: *mut b::file, offset: b::loff_t, whence: c_int) -> b::loff_t {
-        // SAFETY: the VFS holds the file open for the call.
-        let file = unsafe { File::from_raw(file) };
-        match T::llseek(file, offset, whence) {
-            Ok(pos) => pos,
-            Err(e) => e.to_errno() as b::loff_t,
-        }
-    }
-
-    /// # Safety
-    ///
-    /// Only for `->mmap`: `file` is an open `T` file and `vma` the VMA being
-    /// set up for it under `mmap_lock`.
-    unsafe extern "C" fn mmap(file: *mut b::file, vma: *mut b::vm_area_struct) -> c_int {
-        // SAFETY: per the `->mmap` contract.
-        let (file, vma) = unsafe { (File::from_raw(file), &*vma.cast::<VmArea<T::FileSystem>>()) };
-        from_result(|| T::mmap(file, vma).map(|()| 0))
-    }
-
-    /// # Safety
-    ///
-    /// Only for `->fsync` of an open `T` file.
-    unsafe extern "C" fn fsync(
-        file: *mut b::file,
-        start: b::loff_t,
-        end: b::loff_t,
-        datasync: c_int,
-    ) -> c_int {
-        // SAFETY: the VFS holds the file open for the call.
-        let file = unsafe { File::from_raw(file) };
-        from_result(|| T::fsync(file, start, end, datasync != 0).map(|()| 0))
-    }
-
-    /// # Safety
-    ///
-    /// Only for `->fallocate` of an open `T` file, after `vfs_fallocate`
-    /// checked the range.
-    unsafe extern "C" fn fallocate(
-        file: *mut b::file,
-        mode: c_int,
-        offset: b::loff_t,
-        len: b::loff_t,
-    ) -> c_long {
-        // SAFETY: the VFS holds the file open for the call.
-        let file = unsafe { File::from_raw(file) };
-        from_result(|| T::fallocate(file, mode as u32, offset as u64, len as u64).map(|()| 0))
     }
 }

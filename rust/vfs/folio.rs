@@ -12,7 +12,6 @@ use core::ptr::NonNull;
 use kernel::types::{ARef, AlwaysRefCounted, Opaque};
 
 use super::bindings as b;
-use super::mapping::AddressSpace;
 
 /// A `struct folio`.
 ///
@@ -76,13 +75,6 @@ impl Folio {
     pub(crate) fn index(&self) -> u64 {
         // SAFETY: the folio is referenced (type invariant).
         unsafe { b::holefs_folio_index(self.as_raw()) as u64 }
-    }
-
-    /// Whether the folio still belongs to `mapping`: false once truncated
-    /// or punched out of the page cache.  Stable while the folio is locked.
-    pub(crate) fn belongs_to<T: super::fs::FileSystem>(&self, mapping: &AddressSpace<T>) -> bool {
-        // SAFETY: reads the `mapping` field once (`READ_ONCE`).
-        unsafe { b::holefs_folio_mapping(self.as_raw()) == mapping.as_raw() }
     }
 
     /// Whether the folio's contents are valid.

@@ -11,19 +11,29 @@
 //! trampolines that turn the kernel's pointers into those types once.
 //!
 //! Nothing here knows a filesystem's policy: a filesystem implements
-//! [`fs::FileSystem`] and the operations traits in safe code.  See
-//! Documentation/vfs-layer.rst.
+//! [`fs::FileSystem`], [`fs_type::FileSystemType`] and the operations
+//! traits in safe code.  The modules are layered: `fs` (data types), then
+//! the wrappers (`folio`, `mapping`, `sb`, `inode`, `file`, `vm`, `sysfs`,
+//! `page_buf`), then the operations tables (`super_ops`, `inode_ops`,
+//! `file_ops`, `aops`, `vm_ops`), then `fs_type`; each imports only from
+//! the layers before it.  See Documentation/vfs-layer.rst.
 
+pub(crate) mod aops;
 pub(crate) mod bindings;
 pub(crate) mod file;
+pub(crate) mod file_ops;
 pub(crate) mod folio;
 pub(crate) mod fs;
+pub(crate) mod fs_type;
 pub(crate) mod inode;
+pub(crate) mod inode_ops;
 pub(crate) mod mapping;
 pub(crate) mod page_buf;
 pub(crate) mod sb;
+pub(crate) mod super_ops;
 pub(crate) mod sysfs;
 pub(crate) mod vm;
+pub(crate) mod vm_ops;
 
 use bindings as b;
 use kernel::prelude::*;

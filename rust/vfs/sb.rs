@@ -1,21 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Superblocks: [`SuperBlock`], the superblock under construction
-//! ([`NewSuperBlock`]), the page-fault freeze guard, and the
-//! [`SuperOperations`] trait with its table.
+//! ([`NewSuperBlock`]), the page-fault freeze guard, what `statfs` and
+//! `show_options` produce.
 
 use core::fmt;
 use core::marker::PhantomData;
 
-use kernel::error::{from_result, to_result};
-use kernel::ffi::c_int;
+use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
 use super::bindings as b;
 use super::fs::FileSystem;
-use super::inode::Inode;
-use super::zeroed;
 
 /// A mounted superblock of filesystem `T`.
 ///
@@ -140,6 +137,16 @@ pub(crate) struct SeqFile {
     m: *mut b::seq_file,
 }
 
+impl SeqFile {
+    /// # Safety
+    ///
+    /// `m` must be the seq_file being filled, for the value's lifetime.
+    pub(super) unsafe fn from_raw(m: *mut b::seq_file) -> Self {
+        // INVARIANT: per the contract.
+        SeqFile { m }
+    }
+}
+
 impl fmt::Write for SeqFile {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         // SAFETY: `m` is valid (type invariant); `s` is `s.len()` readable
@@ -147,96 +154,5 @@ impl fmt::Write for SeqFile {
         // show with a bigger buffer.
         unsafe { b::seq_write(self.m, s.as_ptr().cast(), s.len()) };
         Ok(())
-    }
-}
-
-/// `super_operations` of filesystem `Self::FileSystem`.  `drop_inode` is
-/// always `generic_delete_inode`: there is no inode cache, the last `iput`
-/// of an inode evicts it.
-#[vtable]
-pub(crate) trait SuperOperations: Sized + 'static {
-    /// The filesystem.
-    type FileSystem: FileSystem;
-
-    /// `->statfs`.
-    fn statfs(sb: &SuperBlock<Self::FileSystem>) -> Result<StatFs>;
-
-    /// `->show_options`: the mount options for /proc/mounts, each with a
-    /// leading comma.
-    fn show_options(sb: &SuperBlock<Self::FileSystem>, out: &mut SeqFile) -> fmt::Result;
-
-    /// Releases what `inode` holds, at eviction: called after its page
-    /// cache is gone and before its data is freed.  Always called.
-    fn evict_inode(inode: &Inode<Self::FileSystem>);
-}
-
-/// The `super_operations` table of `T` and its trampolines.
-pub(super) struct SopsTable<T: SuperOperations>(PhantomData<T>);
-
-impl<T: SuperOperations> SopsTable<T> {
-    const TABLE: b::super_operations = b::super_operations {
-        statfs: Some(Self::statfs),
-        show_options: Some(Self::show_options),
-        evict_inode: Some(Self::evict_inode),
-        drop_inode: Some(b::generic_delete_inode),
-        ..zeroed()
-    };
-
-    /// The table, in static storage.
-    pub(super) const fn build() -> &'static b::super_operations {
-        &Self::TABLE
-    }
-
-    /// # Safety
-    ///
-    /// Only for `->statfs`: `dentry` belongs to a mounted `T` superblock and
-    /// `buf` is valid for writes for the call.
-    unsafe extern "C" fn statfs(
-        dentry: *mut b::dentry,
-        buf: *mut kernel::bindings::kstatfs,
-    ) -> c_int {
-        // 6.12's `kernel::bindings` has `kstatfs` only as a placeholder.
-        let buf = buf.cast::<b::kstatfs>();
-        from_result(|| {
-            // SAFETY: a dentry of a mounted superblock keeps it mounted for
-            // the call (`->statfs` contract).
-            let sb = unsafe { SuperBlock::<T::FileSystem>::from_raw((*dentry).d_sb) };
-            let st = T::statfs(sb)?;
-            // SAFETY: `buf` is valid for writes (contract).
-            unsafe {
-                (*buf).f_type = <T::FileSystem as FileSystem>::MAGIC as _;
-                (*buf).f_bsize = st.block_size as _;
-                (*buf).f_frsize = st.block_size as _;
-                (*buf).f_blocks = st.blocks;
-                (*buf).f_bfree = st.free;
-                (*buf).f_bavail = st.free;
-                (*buf).f_namelen = st.name_len as _;
-            }
-            Ok(0)
-        })
-    }
-
-    /// # Safety
-    ///
-    /// Only for `->show_options`: `m` is the seq_file being filled and
-    /// `root` the root of a mounted `T` superblock.
-    unsafe extern "C" fn show_options(m: *mut b::seq_file, root: *mut b::dentry) -> c_int {
-        // SAFETY: the mount being shown keeps its superblock alive.
-        let sb = unsafe { SuperBlock::<T::FileSystem>::from_raw((*root).d_sb) };
-        // INVARIANT: `m` is being filled for this call.
-        let mut out = SeqFile { m };
-        match T::show_options(sb, &mut out) {
-            Ok(()) => 0,
-            Err(_) => EINVAL.to_errno(),
-        }
-    }
-
-    /// # Safety
-    ///
-    /// Only for `->evict_inode`: `inode` is a `T` inode being freed, with
-    /// no other users.
-    unsafe extern "C" fn evict_inode(inode: *mut b::inode) {
-        // SAFETY: per the `->evict_inode` contract.
-        unsafe { super::inode::evict::<T::FileSystem>(inode) };
     }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Page faults on file mappings: [`VmFault`], the fault result
-//! ([`FaultRet`]), and the [`VmOperations`] trait with its table.
+//! Page faults on file mappings: [`VmFault`] and the fault result
+//! ([`FaultRet`]).
 
 use core::marker::PhantomData;
 use core::ops::Deref;
@@ -13,11 +13,10 @@ use super::bindings as b;
 use super::file::File;
 use super::folio::{Folio, LockedFolio};
 use super::fs::FileSystem;
-use super::zeroed;
 
 /// A `vm_fault_t`: what a fault handler tells the mm.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct FaultRet(b::vm_fault_t);
+pub(crate) struct FaultRet(pub(super) b::vm_fault_t);
 
 impl FaultRet {
     /// Nothing mapped, no error (e.g. fault-around that mapped nothing).
@@ -57,7 +56,7 @@ impl<T: FileSystem> VmFault<T> {
     ///
     /// `ptr` must be a fault being handled on a `T` file mapping, valid for
     /// `'a`.
-    unsafe fn from_raw<'a>(ptr: *mut b::vm_fault) -> &'a Self {
+    pub(super) unsafe fn from_raw<'a>(ptr: *mut b::vm_fault) -> &'a Self {
         // INVARIANT: per the contract.
         // SAFETY: transparent wrapper.
         unsafe { &*ptr.cast::<Self>() }
@@ -128,80 +127,5 @@ impl<T: FileSystem> VmFault<T> {
         // The lock passes to the mm; the reference is the mm's own.
         let _ = folio.into_raw();
         FaultRet(b::HOLEFS_VM_FAULT_LOCKED)
-    }
-}
-
-/// `vm_operations_struct` of file mappings of `Self::FileSystem`.
-#[vtable]
-pub(crate) trait VmOperations: Sized + 'static {
-    /// The filesystem.
-    type FileSystem: FileSystem;
-
-    /// `->fault`: finds or creates the folio and returns it locked through
-    /// [`VmFault::install_locked`], or returns what `filemap_fault`
-    /// returns.  May sleep.
-    fn fault(vmf: &VmFault<Self::FileSystem>) -> FaultRet;
-
-    /// `->map_pages`: maps the cached folios of pages `start..=end` around
-    /// the fault.  Runs under `rcu_read_lock()`: must not sleep.
-    fn map_pages(vmf: &VmFault<Self::FileSystem>, start: u64, end: u64) -> FaultRet {
-        let _ = (vmf, start, end);
-        kernel::build_error(kernel::error::VTABLE_DEFAULT_ERROR)
-    }
-
-    /// `->page_mkwrite`: a mapped page is about to become writable.  May
-    /// sleep.
-    fn page_mkwrite(vmf: &VmFault<Self::FileSystem>) -> FaultRet;
-}
-
-/// The `vm_operations_struct` of `T` and its trampolines.
-pub(super) struct VmOpsTable<T: VmOperations>(PhantomData<T>);
-
-impl<T: VmOperations> VmOpsTable<T> {
-    const TABLE: b::vm_operations_struct = b::vm_operations_struct {
-        fault: Some(Self::fault),
-        map_pages: if T::HAS_MAP_PAGES {
-            Some(Self::map_pages)
-        } else {
-            None
-        },
-        page_mkwrite: Some(Self::page_mkwrite),
-        ..zeroed()
-    };
-
-    /// The table, in static storage.
-    pub(super) const fn build() -> &'static b::vm_operations_struct {
-        &Self::TABLE
-    }
-
-    /// # Safety
-    ///
-    /// Only for `->fault` on a VMA set up with this table, which maps a
-    /// `T::FileSystem` file.
-    unsafe extern "C" fn fault(vmf: *mut b::vm_fault) -> b::vm_fault_t {
-        // SAFETY: per the contract, for the duration of the fault.
-        T::fault(unsafe { VmFault::from_raw(vmf) }).0
-    }
-
-    /// # Safety
-    ///
-    /// Only for `->map_pages` (from `do_fault_around()`, under
-    /// `rcu_read_lock()`) on a VMA set up with this table.
-    unsafe extern "C" fn map_pages(
-        vmf: *mut b::vm_fault,
-        start: kernel::ffi::c_ulong,
-        end: kernel::ffi::c_ulong,
-    ) -> b::vm_fault_t {
-        // SAFETY: per the contract, for the duration of the call.
-        T::map_pages(unsafe { VmFault::from_raw(vmf) }, start as u64, end as u64).0
-    }
-
-    /// # Safety
-    ///
-    /// Only for `->page_mkwrite` on a VMA set up with this table:
-    /// `vmf->page` is the page being made writable, referenced by the mm.
-    unsafe extern "C" fn page_mkwrite(vmf: *mut b::vm_fault) -> b::vm_fault_t {
-        // SAFETY: per the contract, for the duration of the fault.
-        T::page_mkwrite(unsafe { VmFault::from_raw(vmf) }).0
     }
 }
