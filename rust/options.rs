@@ -153,16 +153,16 @@ impl MountConfig {
         }
     }
 
-    /// Applies one `key=value` option.  `allow_unsafe` is the module
+    /// Applies one `key=value` option.  `unsafe_allowed` is the module
     /// parameter `unsafe_policies`.
     pub(crate) fn apply(
         &mut self,
         key: OptionKey,
         value: &[u8],
-        allow_unsafe: bool,
+        unsafe_allowed: bool,
     ) -> Result<(), OptionError> {
         let unsafe_ok = |is_unsafe: bool| {
-            if is_unsafe && !allow_unsafe {
+            if is_unsafe && !unsafe_allowed {
                 Err(OptionError::UnsafeNotAllowed)
             } else {
                 Ok(())
