@@ -38,6 +38,25 @@ fn race_window(sbi: &SbInfo) {
     }
 }
 
+/// Lowers the size of a file to `new_size` and drops the page cache past
+/// it (`truncate_setsize`).  With `truncate_delay_us`, an injection point:
+/// the page cache past the cut is dropped first and `i_size` lowered only
+/// after the delay.  An access that reads `i_size` in between passes its
+/// EOF check and creates its folio after the cache was truncated, from
+/// blocks not freed yet: the same interleaving as an access that read
+/// `i_size` just before `truncate_setsize()` and got to create its folio
+/// only after `truncate_pagecache()`, which is otherwise too narrow to hit.
+/// The safe policies block such accesses on `invalidate_lock`.
+fn shrink_size(inode: &InodeLocked<HoleFs>, sbi: &SbInfo, new_size: u64) {
+    if sbi.config.truncate_delay_us == 0 {
+        inode.truncate_setsize(new_size);
+        return;
+    }
+    inode.truncate_pagecache(new_size);
+    fsleep(sbi.config.truncate_delay_us);
+    inode.set_size(new_size);
+}
+
 /// `fallocate(2)`: punch hole, zero range and preallocation of `span`.
 pub(crate) fn fallocate(file: &File<HoleFs>, op: FallocOp, span: &PageSpan) -> Result {
     let inode = file.inode().lock();
@@ -155,7 +174,11 @@ pub(crate) fn truncate(inode: &InodeLocked<HoleFs>, new_size: u64) {
         // beyond EOF left there; they must read as zeros now.
         zero_folio_tail(inode, old_size);
     }
-    inode.truncate_setsize(new_size);
+    if new_size < old_size {
+        shrink_size(inode, sbi, new_size);
+    } else {
+        inode.truncate_setsize(new_size);
+    }
     if new_size < old_size {
         race_window(sbi);
         let cut = TruncateCut::new(new_size, PAGE_SHIFT);

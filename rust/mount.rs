@@ -41,8 +41,14 @@ impl FileSystemType for HoleFs {
     /// "hole".
     const MAGIC: u64 = 0x686f_6c65;
     /// Indexed like [`OptionKey::ALL`].
-    const PARAMETERS: &'static [&'static CStr] =
-        &[c"size", c"map_pages", c"fault", c"punch", c"punch_delay_us"];
+    const PARAMETERS: &'static [&'static CStr] = &[
+        c"size",
+        c"map_pages",
+        c"fault",
+        c"punch",
+        c"punch_delay_us",
+        c"truncate_delay_us",
+    ];
 
     fn new_options() -> Result<MountConfig> {
         Ok(MountConfig::new(default_size()))
@@ -52,6 +58,7 @@ impl FileSystemType for HoleFs {
         opts: &mut MountConfig,
         index: usize,
         value: &CStr,
+        mounted: Option<&SuperBlock<Self>>,
     ) -> core::result::Result<(), ParamError> {
         let key = OptionKey::from_index(index).ok_or(ParamError {
             errno: EINVAL,
@@ -71,7 +78,15 @@ impl FileSystemType for HoleFs {
                     errno: EPERM,
                     message: "unsafe policy refused; load holefs with unsafe_policies=1",
                 },
-            })
+            })?;
+        match mounted {
+            // A remount may repeat an option but not change it.
+            Some(sb) if !opts.same_option(&sb.data().config, key) => Err(ParamError {
+                errno: EINVAL,
+                message: "fixed at mount; remount cannot change it",
+            }),
+            _ => Ok(()),
+        }
     }
 
     fn fill_super(config: &MountConfig, sb: &NewSuperBlock<Self>) -> Result<SbInfo> {
@@ -81,8 +96,9 @@ impl FileSystemType for HoleFs {
         SbInfo::new(*config, sb.dev())
     }
 
-    /// Remount keeps the policies and the size the filesystem was mounted
-    /// with: they are properties of the experiment, not tunables.
+    /// Remount syncs; `parse_param` refused any option that would change:
+    /// the policies and the size are properties of the experiment, not
+    /// tunables.
     fn reconfigure(sb: &SuperBlock<Self>, _config: &MountConfig) -> Result {
         sb.sync()
     }
