@@ -8,16 +8,18 @@
 //! count always equals the sum of all maps' lengths.  Callers serialise
 //! access (the map lives in a `Mutex` in the inode's private data).
 
+#![forbid(unsafe_code)]
+
 use core::ops::Range;
 
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
 use kernel::rbtree::RBTree;
 
-use crate::glue::block::Block;
-use crate::glue::cond_resched;
 use crate::pool::BlockPool;
 use crate::stats::{Counter, Stats};
+use crate::vfs::cond_resched;
+use crate::vfs::page_buf::PageBuf as Block;
 use kernel::page::PAGE_SIZE;
 
 /// Blocks of one inode, keyed by page index.

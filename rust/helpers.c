@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * holefs: out-of-line copies of static inline kernel functions for the Rust
- * glue layer (see helpers.h).  Keep this file free of logic.
+ * holefs: out-of-line copies of static inline kernel functions and macros
+ * for the Rust VFS layer, rust/vfs/ (see helpers.h).  Keep it free of logic.
  */
 #include <linux/delay.h>
 #include <linux/err.h>
@@ -108,6 +108,11 @@ void holefs_folio_lock(struct folio *folio)
 	folio_lock(folio);
 }
 
+void holefs_folio_get(struct folio *folio)
+{
+	folio_get(folio);
+}
+
 void holefs_folio_put(struct folio *folio)
 {
 	folio_put(folio);
@@ -133,11 +138,6 @@ pgoff_t holefs_folio_index(struct folio *folio)
 	return folio_index(folio);
 }
 
-size_t holefs_folio_size(struct folio *folio)
-{
-	return folio_size(folio);
-}
-
 struct address_space *holefs_folio_mapping(struct folio *folio)
 {
 	return READ_ONCE(folio->mapping);
@@ -151,16 +151,6 @@ void *holefs_kmap_local_folio(struct folio *folio, size_t offset)
 void holefs_kunmap_local(const void *addr)
 {
 	kunmap_local(addr);
-}
-
-bool holefs_is_err(const void *ptr)
-{
-	return IS_ERR(ptr);
-}
-
-long holefs_ptr_err(const void *ptr)
-{
-	return PTR_ERR(ptr);
 }
 
 void holefs_mapping_set_error(struct address_space *mapping, int error)

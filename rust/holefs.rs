@@ -8,35 +8,51 @@
 //! `invalidate_lock` can be answered by experiment.  See
 //! Documentation/holefs.rst.
 //!
-//! The filesystem logic (`options`, `pool`, `stats`, `range`, `blockmap`)
-//! is safe Rust; `glue` holds every callback the kernel calls and every
-//! `unsafe` block.
+//! `vfs` is a typed view of the VFS and holds every `unsafe` block and
+//! every raw pointer; the filesystem proper is safe Rust written against it
+//! (each of its files has `#![forbid(unsafe_code)]`): `mount` and
+//! `options`, `state`, `pool` and `blockmap` (the store), `namespace`,
+//! `file`, `data` (folio fill and writeback), `fault` (the fault policies),
+//! `invalidate` (punch, zero range, preallocation, truncate), `range` and
+//! `stats`.  Imports go one way: holefs -> vfs -> bindings.
 
 use kernel::prelude::*;
 
 mod blockmap;
-mod glue;
+mod data;
+mod fault;
+mod file;
+mod invalidate;
+mod mount;
+mod namespace;
 mod options;
 mod pool;
 mod range;
+mod state;
 mod stats;
+mod vfs;
 
 module! {
-    type: HoleFs,
+    type: HoleFsModule,
     name: "holefs",
     author: "holefs developers",
     description: "Tiny filesystem for page-cache invalidation locking experiments",
     license: "GPL",
 }
 
-struct HoleFs {
-    _registration: glue::fs_type::Registration,
+struct HoleFsModule {
+    // Fields drop in order: the type is unregistered before
+    // /sys/fs/holefs goes.
+    _registration: vfs::fs_type::Registration<state::HoleFs>,
+    _sysfs: vfs::sysfs::SysfsRoot,
 }
 
-impl kernel::Module for HoleFs {
+impl kernel::Module for HoleFsModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        Ok(HoleFs {
-            _registration: glue::fs_type::Registration::new(module)?,
+        let sysfs = vfs::sysfs::SysfsRoot::new(c"holefs")?;
+        Ok(HoleFsModule {
+            _registration: vfs::fs_type::Registration::new(module)?,
+            _sysfs: sysfs,
         })
     }
 }

@@ -5,6 +5,8 @@
 //! Plain `core` code: no kernel types, so the host unit tests in
 //! `tools/holefs-logic-tests` build it too.
 
+#![forbid(unsafe_code)]
+
 use core::fmt;
 
 /// What `->map_pages` does.
@@ -168,16 +170,16 @@ impl MountConfig {
         }
     }
 
-    /// Applies one `key=value` option.  `allow_unsafe` is the module
+    /// Applies one `key=value` option.  `unsafe_allowed` is the module
     /// parameter `unsafe_policies`.
     pub(crate) fn apply(
         &mut self,
         key: OptionKey,
         value: &[u8],
-        allow_unsafe: bool,
+        unsafe_allowed: bool,
     ) -> Result<(), OptionError> {
         let unsafe_ok = |is_unsafe: bool| {
-            if is_unsafe && !allow_unsafe {
+            if is_unsafe && !unsafe_allowed {
                 Err(OptionError::UnsafeNotAllowed)
             } else {
                 Ok(())

@@ -7,6 +7,8 @@
 //! dirtied (write, page_mkwrite, fallocate), so that writeback never
 //! discovers it is out of space.  Plain `core` code (host-tested).
 
+#![forbid(unsafe_code)]
+
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Capacity and usage of one backing store, in blocks.

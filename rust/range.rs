@@ -6,6 +6,8 @@
 //! how a byte range splits into whole and partial pages, and what
 //! `SEEK_DATA`/`SEEK_HOLE` answer given the block map.
 
+#![forbid(unsafe_code)]
+
 use core::ops::Range;
 
 /// `FALLOC_FL_KEEP_SIZE` (uapi/linux/falloc.h).
@@ -168,4 +170,31 @@ pub(crate) fn seek_hole(
 /// Number of pages needed to hold `size` bytes.
 pub(crate) fn pages_for(size: u64, shift: u32) -> u64 {
     size.div_ceil(1 << shift)
+}
+
+/// What a truncate to `new_size` removes from the store: every page from
+/// `free_from` on, and in the new last page, if `new_size` ends inside
+/// one, the bytes past it (`tail`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TruncateCut {
+    /// First page index whose block is freed.
+    pub(crate) free_from: u64,
+    /// The part of the new last page past `new_size`, to zero.
+    pub(crate) tail: Option<PagePart>,
+}
+
+impl TruncateCut {
+    /// The cut for a new size of `new_size` bytes, pages of `1 << shift`.
+    pub(crate) fn new(new_size: u64, shift: u32) -> Self {
+        let page = 1u64 << shift;
+        let offset = (new_size % page) as usize;
+        TruncateCut {
+            free_from: pages_for(new_size, shift),
+            tail: (offset != 0).then(|| PagePart {
+                index: new_size >> shift,
+                offset,
+                len: page as usize - offset,
+            }),
+        }
+    }
 }

@@ -6,6 +6,8 @@
 //! anything, so they cost one uncontended-ish atomic add and do not change
 //! the locking they observe.  Plain `core` code (host-tested).
 
+#![forbid(unsafe_code)]
+
 use core::sync::atomic::{AtomicU64, Ordering};
 
 macro_rules! counters {

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `/sys/fs/holefs/<major>:<minor>/stats` and `stats_clear`, like XFS's
-//! `/sys/fs/xfs/<dev>/stats/`.
+//! Per-superblock statistics in sysfs, as XFS has them:
+//! `/sys/fs/<type>/<major>:<minor>/stats` (one `name value` line per
+//! counter) and `stats_clear` (writing `1` resets the counters).
 
+use core::ffi::CStr;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
@@ -12,21 +14,60 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 
 use super::bindings as b;
-use super::super_ops::Accounting;
-use super::{zeroed, StaticTable};
-use crate::stats::Counter;
+use super::sb::DevNum;
+use super::zeroed;
 
-/// `/sys/fs/holefs`, created at module load.
+/// What a statistics directory shows: implemented by the filesystem.
+pub(crate) trait StatsSource: Send + Sync {
+    /// Prints the counters, one [`StatsOut::line`] each.
+    fn show(&self, out: &mut StatsOut<'_>);
+    /// Resets the counters (`echo 1 > stats_clear`).
+    fn clear(&self);
+}
+
+/// The output of a `stats` read.
+///
+/// # Invariants
+///
+/// `buf` is the PAGE_SIZE buffer of a sysfs `show` call.
+pub(crate) struct StatsOut<'a> {
+    buf: *mut c_char,
+    at: c_int,
+    _show: core::marker::PhantomData<&'a mut [u8]>,
+}
+
+impl StatsOut<'_> {
+    /// Appends `name value\n`.
+    pub(crate) fn line(&mut self, name: &str, value: u64) {
+        // SAFETY: `buf` is a sysfs show buffer (type invariant);
+        // `sysfs_emit_at` bounds its writes to PAGE_SIZE; the format matches
+        // the arguments.
+        let n = unsafe {
+            b::sysfs_emit_at(
+                self.buf,
+                self.at,
+                c"%.*s %llu\n".as_ptr().cast(),
+                name.len() as c_int,
+                name.as_ptr(),
+                value,
+            )
+        };
+        self.at += n;
+    }
+}
+
+/// `/sys/fs/<type>`, created at module load.
 static ROOT: AtomicPtr<b::kobject> = AtomicPtr::new(ptr::null_mut());
 
-/// Owns `/sys/fs/holefs` while the module is loaded.
+/// Owns `/sys/fs/<type>` while the module is loaded (one per module).
 pub(crate) struct SysfsRoot(());
 
 impl SysfsRoot {
-    pub(crate) fn new() -> Result<Self> {
+    /// Creates `/sys/fs/<name>`.
+    pub(crate) fn new(name: &'static CStr) -> Result<Self> {
         // SAFETY: `fs_kobj` is the kernel's `/sys/fs` kobject, valid while
-        // the kernel runs.
-        let kobj = unsafe { b::kobject_create_and_add(c"holefs".as_ptr().cast(), b::fs_kobj) };
+        // the kernel runs; `name` is a C string.
+        let kobj = unsafe { b::kobject_create_and_add(name.as_ptr().cast(), b::fs_kobj) };
         if kobj.is_null() {
             return Err(ENOMEM);
         }
@@ -54,8 +95,16 @@ impl Drop for SysfsRoot {
 #[repr(C)]
 struct StatsKobj {
     kobj: b::kobject,
-    acct: Arc<Accounting>,
+    source: Arc<dyn StatsSource>,
 }
+
+/// An operations table or attribute in static storage, only read.
+#[repr(transparent)]
+struct StaticTable<T>(T);
+
+// SAFETY: the contents are never mutated after initialisation; the raw
+// pointers they hold point to other statics or functions.
+unsafe impl<T> Sync for StaticTable<T> {}
 
 // `struct attribute` has lockdep fields only with CONFIG_DEBUG_LOCK_ALLOC,
 // so the `..zeroed()` below is needed on the debug kernel alone.
@@ -102,80 +151,53 @@ static KTYPE: StaticTable<b::kobj_type> = StaticTable(b::kobj_type {
 ///
 /// # Safety
 ///
-/// Called only by the kernel through `kobj_type` (`->release`), with arguments
-/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
-/// and locking.rst): valid pointers to objects of a mounted holefs.
+/// Only for `kobj_type.release` of a `StatsKobj`, at its last put.
 unsafe extern "C" fn release(kobj: *mut b::kobject) {
     // SAFETY: by the `StatsKobj` invariant `kobj` is the first field of a
     // leaked `KBox<StatsKobj>`; this is its last reference.
     drop(unsafe { KBox::from_raw(kobj.cast::<StatsKobj>()) });
 }
 
-/// The accounting behind a `StatsKobj`'s kobject.
+/// The source behind a `StatsKobj`'s kobject.
 ///
 /// # Safety
 ///
 /// `kobj` must be the kobject of a live `StatsKobj`.
-unsafe fn acct_of<'a>(kobj: *mut b::kobject) -> &'a Accounting {
+unsafe fn source_of<'a>(kobj: *mut b::kobject) -> &'a dyn StatsSource {
     // SAFETY: per the contract and the `StatsKobj` invariant.
-    unsafe { &(*kobj.cast::<StatsKobj>()).acct }
-}
-
-/// Appends `name value\n` to the sysfs buffer at `*at`.
-///
-/// # Safety
-///
-/// `buf` must be a sysfs show buffer.
-unsafe fn emit(buf: *mut c_char, at: &mut c_int, name: &str, value: u64) {
-    // SAFETY: `sysfs_emit_at` bounds its writes to PAGE_SIZE; the format
-    // matches the arguments.
-    let n = unsafe {
-        b::sysfs_emit_at(
-            buf,
-            *at,
-            c"%.*s %llu\n".as_ptr().cast(),
-            name.len() as c_int,
-            name.as_ptr(),
-            value,
-        )
-    };
-    *at += n;
+    unsafe { &*(*kobj.cast::<StatsKobj>()).source }
 }
 
 /// Prints the counters.
 ///
 /// # Safety
 ///
-/// Called only by the kernel through `kobj_attribute` (`->show`), with arguments
-/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
-/// and locking.rst): valid pointers to objects of a mounted holefs.
+/// Only for `kobj_attribute.show` of a `StatsKobj`'s `stats` file:
+/// `kobj` is alive while the file is open and `buf` is PAGE_SIZE bytes.
 unsafe extern "C" fn stats_show(
     kobj: *mut b::kobject,
     _attr: *mut b::kobj_attribute,
     buf: *mut c_char,
 ) -> isize {
     // SAFETY: sysfs calls us with our kobject (alive while its files are
-    // open) and a PAGE_SIZE buffer.
-    unsafe {
-        let acct = acct_of(kobj);
-        let mut at = 0;
-        for &c in Counter::ALL {
-            emit(buf, &mut at, c.name(), acct.stats.get(c));
-        }
-        emit(buf, &mut at, "blocks_total", acct.pool.capacity());
-        emit(buf, &mut at, "blocks_used", acct.pool.used());
-        emit(buf, &mut at, "blocks_free", acct.pool.free());
-        at as isize
-    }
+    // open).
+    let source = unsafe { source_of(kobj) };
+    // INVARIANT: sysfs passes a PAGE_SIZE buffer.
+    let mut out = StatsOut {
+        buf,
+        at: 0,
+        _show: core::marker::PhantomData,
+    };
+    source.show(&mut out);
+    out.at as isize
 }
 
 /// Zeroes the event counters.
 ///
 /// # Safety
 ///
-/// Called only by the kernel through `kobj_attribute` (`->store`), with arguments
-/// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
-/// and locking.rst): valid pointers to objects of a mounted holefs.
+/// Only for `kobj_attribute.store` of a `StatsKobj`'s `stats_clear` file:
+/// `kobj` is alive while the file is open and `buf` holds `count` bytes.
 unsafe extern "C" fn stats_clear_store(
     kobj: *mut b::kobject,
     _attr: *mut b::kobj_attribute,
@@ -189,11 +211,12 @@ unsafe extern "C" fn stats_clear_store(
         return EINVAL.to_errno() as isize;
     }
     // SAFETY: as for `stats_show`.
-    unsafe { acct_of(kobj) }.stats.reset();
+    unsafe { source_of(kobj) }.clear();
     count as isize
 }
 
-/// A mount's directory `/sys/fs/holefs/<major>:<minor>/`, removed on drop.
+/// A superblock's directory `/sys/fs/<type>/<major>:<minor>/`, removed on
+/// drop.
 ///
 /// # Invariants
 ///
@@ -208,12 +231,13 @@ unsafe impl Send for StatsDir {}
 unsafe impl Sync for StatsDir {}
 
 impl StatsDir {
-    /// Creates the directory for the mount with device number `dev`.
-    pub(crate) fn new(dev: b::dev_t, acct: Arc<Accounting>) -> Result<Self> {
+    /// Creates the directory for the superblock with device number `dev`
+    /// below the module's [`SysfsRoot`].
+    pub(crate) fn new(dev: DevNum, source: Arc<dyn StatsSource>) -> Result<Self> {
         let obj = KBox::new(
             StatsKobj {
                 kobj: zeroed(),
-                acct,
+                source,
             },
             GFP_KERNEL,
         )?;
@@ -227,8 +251,8 @@ impl StatsDir {
                 &KTYPE.0,
                 ROOT.load(Ordering::Acquire),
                 c"%u:%u".as_ptr().cast(),
-                b::holefs_major(dev),
-                b::holefs_minor(dev),
+                dev.major,
+                dev.minor,
             )
         };
         if ret != 0 {

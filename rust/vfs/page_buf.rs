@@ -1,30 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One backing-store block: a kernel page owned by the block map.
+//! A page of kernel memory used as a byte buffer (a filesystem's backing
+//! store block).
 
 use kernel::alloc::flags::{__GFP_ZERO, GFP_KERNEL};
 use kernel::page::{Page, PAGE_SIZE};
 use kernel::prelude::*;
 
-/// A PAGE_SIZE block of the backing store.
+/// A PAGE_SIZE buffer in a kernel page of its own.
 ///
 /// # Invariants
 ///
 /// `page` is only accessed through `&self` (reads) or `&mut self` (writes),
 /// so the borrow checker rules out data races on its contents.
-pub(crate) struct Block {
+pub(crate) struct PageBuf {
     page: Page,
 }
 
-impl Block {
-    /// A newly allocated block filled with zeros.
+impl PageBuf {
+    /// A newly allocated buffer filled with zeros.
     pub(crate) fn new_zeroed() -> Result<Self> {
-        Ok(Block {
+        Ok(PageBuf {
             page: Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?,
         })
     }
 
-    /// Copies the start of the block into `dst` (at most PAGE_SIZE bytes).
+    /// Copies the start of the buffer into `dst` (at most PAGE_SIZE bytes).
     pub(crate) fn read(&self, dst: &mut [u8]) {
         let len = dst.len().min(PAGE_SIZE);
         // SAFETY: `dst` is valid for writes of `len` bytes and does not
@@ -35,7 +36,7 @@ impl Block {
         debug_assert!(ret.is_ok());
     }
 
-    /// Copies `src` (at most PAGE_SIZE bytes) to the start of the block.
+    /// Copies `src` (at most PAGE_SIZE bytes) to the start of the buffer.
     pub(crate) fn write(&mut self, src: &[u8]) {
         let len = src.len().min(PAGE_SIZE);
         // SAFETY: `src` is valid for reads of `len` bytes and does not
