@@ -55,6 +55,9 @@ pub(crate) struct MountConfig {
     pub(crate) punch: PunchPolicy,
     /// Sleep between dropping the page cache and freeing blocks in a punch.
     pub(crate) punch_delay_us: u32,
+    /// Sleep between dropping the page cache past the new size and lowering
+    /// `i_size` in a truncate that shrinks the file.
+    pub(crate) truncate_delay_us: u32,
 }
 
 /// The options holefs knows, in the order of the kernel's parameter table.
@@ -70,16 +73,19 @@ pub(crate) enum OptionKey {
     Punch,
     /// `punch_delay_us=`
     PunchDelayUs,
+    /// `truncate_delay_us=`
+    TruncateDelayUs,
 }
 
 impl OptionKey {
     /// Every option, indexed by its number in the parameter table.
-    pub(crate) const ALL: [OptionKey; 5] = [
+    pub(crate) const ALL: [OptionKey; 6] = [
         OptionKey::Size,
         OptionKey::MapPages,
         OptionKey::Fault,
         OptionKey::Punch,
         OptionKey::PunchDelayUs,
+        OptionKey::TruncateDelayUs,
     ];
 
     /// The option's name as written on the mount command line.
@@ -90,6 +96,7 @@ impl OptionKey {
             OptionKey::Fault => "fault",
             OptionKey::Punch => "punch",
             OptionKey::PunchDelayUs => "punch_delay_us",
+            OptionKey::TruncateDelayUs => "truncate_delay_us",
         }
     }
 
@@ -138,6 +145,15 @@ pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
     })
 }
 
+/// Parses a delay of at most 10 s, in microseconds.
+fn parse_delay_us(value: &[u8]) -> Result<u32, OptionError> {
+    let us = parse_u64(value)
+        .filter(|&us| us <= 10_000_000)
+        .ok_or(OptionError::Invalid("expected 0..10000000"))?;
+    // Bounded above, so the conversion cannot fail.
+    Ok(us as u32)
+}
+
 impl MountConfig {
     /// The configuration of a mount without options; `default_size` is the
     /// backing-store capacity chosen from the machine's memory.
@@ -148,6 +164,7 @@ impl MountConfig {
             fault: FaultPolicy::Filemap,
             punch: PunchPolicy::Locked,
             punch_delay_us: 0,
+            truncate_delay_us: 0,
         }
     }
 
@@ -208,15 +225,24 @@ impl MountConfig {
                 unsafe_ok(p == PunchPolicy::Unlocked)?;
                 self.punch = p;
             }
-            OptionKey::PunchDelayUs => {
-                let us = parse_u64(value)
-                    .filter(|&us| us <= 10_000_000)
-                    .ok_or(OptionError::Invalid("expected 0..10000000"))?;
-                // Bounded above, so the conversion cannot fail.
-                self.punch_delay_us = us as u32;
-            }
+            OptionKey::PunchDelayUs => self.punch_delay_us = parse_delay_us(value)?,
+            OptionKey::TruncateDelayUs => self.truncate_delay_us = parse_delay_us(value)?,
         }
         Ok(())
+    }
+
+    /// Whether `self` and `other` agree on option `key`.  A remount may
+    /// repeat an option but not change it: the policies, the store and the
+    /// race window are fixed for the life of a superblock.
+    pub(crate) fn same_option(&self, other: &MountConfig, key: OptionKey) -> bool {
+        match key {
+            OptionKey::Size => self.size == other.size,
+            OptionKey::MapPages => self.map_pages == other.map_pages,
+            OptionKey::Fault => self.fault == other.fault,
+            OptionKey::Punch => self.punch == other.punch,
+            OptionKey::PunchDelayUs => self.punch_delay_us == other.punch_delay_us,
+            OptionKey::TruncateDelayUs => self.truncate_delay_us == other.truncate_delay_us,
+        }
     }
 
     /// Names of the unsafe policies this configuration uses, for the
@@ -262,6 +288,7 @@ impl fmt::Display for MountConfig {
             PunchPolicy::Unlocked => "unlocked",
         };
         write!(f, ",fault={fault},punch={punch}")?;
-        write!(f, ",punch_delay_us={}", self.punch_delay_us)
+        write!(f, ",punch_delay_us={}", self.punch_delay_us)?;
+        write!(f, ",truncate_delay_us={}", self.truncate_delay_us)
     }
 }

@@ -382,7 +382,21 @@ pub(crate) unsafe fn truncate(inode: *mut b::inode, new_size: u64) {
             // beyond EOF left there; they must read as zeros now.
             super::aops::zero_folio_tail(mapping, old_size);
         }
-        b::truncate_setsize(inode, new_size as b::loff_t);
+        if new_size < old_size && sbi.config.truncate_delay_us != 0 {
+            // Injection point: drop the page cache past the cut first and
+            // lower `i_size` only after the delay.  An access that reads
+            // `i_size` in between passes its EOF check and creates its folio
+            // after the cache was truncated, from blocks not freed yet: the
+            // same interleaving as an access that read `i_size` just before
+            // `truncate_setsize()` and got to create its folio only after
+            // `truncate_pagecache()`, which is otherwise too narrow to hit.
+            // The safe policies block such accesses on `invalidate_lock`.
+            b::truncate_pagecache(inode, new_size as b::loff_t);
+            b::holefs_fsleep(sbi.config.truncate_delay_us as _);
+            b::holefs_i_size_write(inode, new_size as b::loff_t);
+        } else {
+            b::truncate_setsize(inode, new_size as b::loff_t);
+        }
         if new_size < old_size {
             if sbi.config.punch_delay_us != 0 {
                 // The same window as in a punch: the cache is dropped, the

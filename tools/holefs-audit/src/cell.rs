@@ -258,10 +258,9 @@ impl Ctx<'_> {
     }
 
     fn target(&self, run: u64) -> io::Result<(Target, Scratch)> {
-        let base = self
-            .dir
-            .join(format!("holefs-audit.{}.{run}", std::process::id()));
-        let (path, src_path) = (base.with_extension("dat"), base.with_extension("src"));
+        let pid = std::process::id();
+        let name = |ext: &str| self.dir.join(format!("holefs-audit.{pid}.{run}.{ext}"));
+        let (path, src_path) = (name("dat"), name("src"));
         let mut scratch = Scratch(vec![path.clone()]);
         let file = open_rw(&path, 0)?;
         file.set_len(0)?;
@@ -654,5 +653,71 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
             );
             finish(rec, Verdict::Safe, r)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget() -> Budget {
+        Budget {
+            runs: 1,
+            hits: 1,
+            max_ms: 3000,
+            min_iterations: 2,
+            seed: 7,
+            threads: 2,
+        }
+    }
+
+    /// The whole machinery (threads, views, verdict) on the test's temp
+    /// directory, with truncate, which every filesystem has: the control
+    /// must fire, the real operation must not be reported.
+    #[test]
+    fn truncate_control_fires_and_the_test_does_not() {
+        let dir = std::env::temp_dir();
+        for racer in [Racer::FaultAround, Racer::Read, Racer::WriteFault] {
+            let spec = Spec {
+                op: Op::Truncate,
+                geometry: Geometry::Unaligned,
+                racer,
+                control: true,
+            };
+            let c = run_cell(&dir, "test", spec, &budget());
+            assert_eq!(c.verdict, Verdict::Race, "{racer}: {}", c.reason);
+            assert_eq!(c.runs_detected, c.runs);
+            // Live checks report first when a racer read after the return.
+            let view = c.first_view.clone().unwrap_or_default();
+            assert!(
+                view.ends_with(":first") || view.ends_with(":after"),
+                "{view}"
+            );
+            let t = run_cell(
+                &dir,
+                "test",
+                Spec {
+                    control: false,
+                    ..spec
+                },
+                &budget(),
+            );
+            assert_ne!(t.verdict, Verdict::Race, "{racer}: {}", t.reason);
+            assert_eq!(t.detections, 0);
+            assert!(t.iterations >= 1, "{}", t.reason);
+        }
+    }
+
+    #[test]
+    fn definitional_skips_do_not_touch_the_filesystem() {
+        let spec = Spec {
+            op: Op::Collapse,
+            geometry: Geometry::Eof,
+            racer: Racer::Read,
+            control: false,
+        };
+        let r = run_cell(Path::new("/nonexistent"), "test", spec, &budget());
+        assert_eq!(r.verdict, Verdict::Skip);
+        assert_eq!(r.runs, 0);
     }
 }

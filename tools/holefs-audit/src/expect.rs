@@ -309,8 +309,8 @@ mod tests {
 
     #[test]
     fn control_expects_old_data_so_any_effect_fires() {
-        let c = post(None, 4096, 8192, 8192);
-        for i in 0..1024 {
+        let c = post(None, 4096, 8192, 12288);
+        for i in 0..1536 {
             assert_eq!(c.expected(i), old(i));
         }
         // And old data fails every real operation's postcondition.

@@ -95,10 +95,13 @@ enum Cmd {
         /// Directory for the scratch files (on the filesystem under audit).
         #[arg(long)]
         dir: PathBuf,
+        /// The operation under test.
         #[arg(long, value_enum)]
         op: Op,
+        /// Where its range lies.
         #[arg(long, value_enum)]
         geometry: Geometry,
+        /// What re-creates page cache while it runs.
         #[arg(long, value_enum)]
         racer: Racer,
         /// Name of the filesystem in the record (default: from statfs).
@@ -116,11 +119,15 @@ enum Cmd {
     /// Audit a directory of any mounted filesystem: the whole plan and one
     /// control per operation, on this kernel.
     Host {
+        /// Directory for the scratch files (on the filesystem under audit).
         dir: PathBuf,
+        /// The quick plan instead of the full one.
         #[arg(long)]
         quick: bool,
+        /// Name of the filesystem in the records (default: from statfs).
         #[arg(long)]
         fs: Option<String>,
+        /// Append every record as one JSON line to FILE.
         #[arg(long)]
         json: Option<PathBuf>,
         #[command(flatten)]

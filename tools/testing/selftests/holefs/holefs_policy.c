@@ -25,6 +25,13 @@
 
 #include "holefs_util.h"
 #include "kselftest_harness.h"
+#include "holefs_ksft.h"
+
+/* Standalone (kselftest) runs: skip without holefs, see holefs_ksft.h. */
+static void __attribute__((constructor)) standalone_require(void)
+{
+	holefs_ksft_require();
+}
 
 #define T_TIMEOUT	300
 #define SEQ_PAGES	512	/* 2 MiB: fault-around windows are 16 pages */
@@ -304,6 +311,7 @@ TEST_F_TIMEOUT(opts, bad_values_einval, T_TIMEOUT)
 		{ "punch_delay_us=10000001", "punch_delay_us" },
 		{ "punch_delay_us=-1", "punch_delay_us" },
 		{ "punch_delay_us=1ms", "punch_delay_us" },
+		{ "truncate_delay_us=10000001", "truncate_delay_us" },
 		{ "bogus=1", "bogus" },
 	};
 	unsigned int i;
@@ -318,7 +326,7 @@ TEST_F_TIMEOUT(opts, safe_values_mount, T_TIMEOUT)
 	static const char * const good[] = {
 		"map_pages=filemap", "map_pages=trylock", "map_pages=off",
 		"fault=filemap", "punch=locked", "punch_delay_us=0",
-		"punch_delay_us=10000000",
+		"punch_delay_us=10000000", "truncate_delay_us=10000000",
 		"size=2m,map_pages=trylock,fault=filemap,punch=locked,punch_delay_us=5",
 	};
 	char opts[1024], want[128], *tok, *save;
