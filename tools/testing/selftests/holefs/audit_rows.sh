@@ -31,6 +31,13 @@
 #	AUDIT_HUGEPAGES [32]     2 MiB pages reserved for the hugetlbfs row
 #	AUDIT_IMG_MB [256]       size of the loop images (sparse, on tmpfs)
 
+case ${1:-} in
+-h|--help)
+	sed -n '3,/^$/p' "$0" | sed 's/^# \{0,1\}//'
+	exit 0
+	;;
+esac
+
 . "$(dirname "$0")/lib.sh"
 
 ALL_ROWS="tmpfs ext4 xfs btrfs f2fs ntfs3 gfs2 ocfs2 nfs cifs fuse hugetlbfs holefs
