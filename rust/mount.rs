@@ -14,14 +14,14 @@ use kernel::prelude::*;
 use crate::data::Data;
 use crate::file::RegularFile;
 use crate::namespace::{Directory, FileInode};
-use crate::options::{MountConfig, OptionError, OptionKey};
+use crate::options::{FolioSize, MountConfig, OptionError, OptionKey};
 use crate::state::{HoleFs, InodeInfo, SbInfo};
 use crate::vfs::fs_type::{FileSystemType, ParamError};
 use crate::vfs::inode::Inode;
 use crate::vfs::params;
 use crate::vfs::sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock};
 use crate::vfs::super_ops::SuperOperations;
-use crate::vfs::{total_ram_bytes, PAGE_SIZE};
+use crate::vfs::{large_folios_supported, total_ram_bytes, PAGE_SIZE};
 
 /// Default backing-store size: a quarter of RAM.
 fn default_size() -> u64 {
@@ -41,8 +41,14 @@ impl FileSystemType for HoleFs {
     /// "hole".
     const MAGIC: u64 = 0x686f_6c65;
     /// Indexed like [`OptionKey::ALL`].
-    const PARAMETERS: &'static [&'static CStr] =
-        &[c"size", c"map_pages", c"fault", c"punch", c"punch_delay_us"];
+    const PARAMETERS: &'static [&'static CStr] = &[
+        c"size",
+        c"map_pages",
+        c"fault",
+        c"punch",
+        c"punch_delay_us",
+        c"folios",
+    ];
 
     fn new_options() -> Result<MountConfig> {
         Ok(MountConfig::new(default_size()))
@@ -71,7 +77,15 @@ impl FileSystemType for HoleFs {
                     errno: EPERM,
                     message: "unsafe policy refused; load holefs with unsafe_policies=1",
                 },
-            })
+            })?;
+        if opts.folios == FolioSize::Large && !large_folios_supported() {
+            return Err(ParamError {
+                errno: EINVAL,
+                message: "folios=large: this kernel's page cache has no large folios \
+                          (CONFIG_TRANSPARENT_HUGEPAGE is off)",
+            });
+        }
+        Ok(())
     }
 
     fn fill_super(config: &MountConfig, sb: &NewSuperBlock<Self>) -> Result<SbInfo> {
@@ -89,6 +103,10 @@ impl FileSystemType for HoleFs {
 
     fn new_inode_data() -> Result<Pin<KBox<InodeInfo>>> {
         InodeInfo::new()
+    }
+
+    fn large_folios(sb: &SuperBlock<Self>) -> bool {
+        sb.data().config.folios == FolioSize::Large
     }
 }
 

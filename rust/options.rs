@@ -44,6 +44,15 @@ pub(crate) enum PunchPolicy {
     Unlocked,
 }
 
+/// Which folios the page cache of regular files may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FolioSize {
+    /// One page per folio.
+    Small,
+    /// Any order up to `MAX_PAGECACHE_ORDER` (`mapping_set_large_folios()`).
+    Large,
+}
+
 /// The mount options a holefs instance was created with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct MountConfig {
@@ -57,6 +66,8 @@ pub(crate) struct MountConfig {
     pub(crate) punch: PunchPolicy,
     /// Sleep between dropping the page cache and freeing blocks in a punch.
     pub(crate) punch_delay_us: u32,
+    /// Folio sizes of regular files' page caches.
+    pub(crate) folios: FolioSize,
 }
 
 /// The options holefs knows, in the order of the kernel's parameter table.
@@ -72,16 +83,19 @@ pub(crate) enum OptionKey {
     Punch,
     /// `punch_delay_us=`
     PunchDelayUs,
+    /// `folios=`
+    Folios,
 }
 
 impl OptionKey {
     /// Every option, indexed by its number in the parameter table.
-    pub(crate) const ALL: [OptionKey; 5] = [
+    pub(crate) const ALL: [OptionKey; 6] = [
         OptionKey::Size,
         OptionKey::MapPages,
         OptionKey::Fault,
         OptionKey::Punch,
         OptionKey::PunchDelayUs,
+        OptionKey::Folios,
     ];
 
     /// The option's name as written on the mount command line.
@@ -92,6 +106,7 @@ impl OptionKey {
             OptionKey::Fault => "fault",
             OptionKey::Punch => "punch",
             OptionKey::PunchDelayUs => "punch_delay_us",
+            OptionKey::Folios => "folios",
         }
     }
 
@@ -150,6 +165,7 @@ impl MountConfig {
             fault: FaultPolicy::Filemap,
             punch: PunchPolicy::Locked,
             punch_delay_us: 0,
+            folios: FolioSize::Small,
         }
     }
 
@@ -217,6 +233,15 @@ impl MountConfig {
                 // Bounded above, so the conversion cannot fail.
                 self.punch_delay_us = us as u32;
             }
+            OptionKey::Folios => {
+                // A safe option: large folios change the folio sizes the
+                // paths handle, not their locking.
+                self.folios = match value {
+                    b"small" => FolioSize::Small,
+                    b"large" => FolioSize::Large,
+                    _ => return Err(OptionError::Invalid("expected small or large")),
+                };
+            }
         }
         Ok(())
     }
@@ -264,6 +289,11 @@ impl fmt::Display for MountConfig {
             PunchPolicy::Unlocked => "unlocked",
         };
         write!(f, ",fault={fault},punch={punch}")?;
-        write!(f, ",punch_delay_us={}", self.punch_delay_us)
+        write!(f, ",punch_delay_us={}", self.punch_delay_us)?;
+        let folios = match self.folios {
+            FolioSize::Small => "small",
+            FolioSize::Large => "large",
+        };
+        write!(f, ",folios={folios}")
     }
 }

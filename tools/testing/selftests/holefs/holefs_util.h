@@ -113,10 +113,24 @@ static inline char *make_tmpdir(char *buf, const char *tag)
 	return mkdtemp(buf);
 }
 
-/* mount -t holefs -o @opts holefs @dir; returns 0 or -errno. */
+/*
+ * mount -t holefs -o @opts holefs @dir, with $HOLEFS_EXTRA_OPTS appended
+ * (lib.sh: folios=large runs a suite over large folios); returns 0 or
+ * -errno.
+ */
 static inline int holefs_mount_at(const char *dir, const char *opts)
 {
-	if (mount("holefs", dir, "holefs", 0, opts && *opts ? opts : NULL))
+	const char *extra = getenv("HOLEFS_EXTRA_OPTS");
+	char all[1024];
+
+	if (!opts)
+		opts = "";
+	if (!extra)
+		extra = "";
+	if (snprintf(all, sizeof(all), "%s%s%s", opts,
+		     *opts && *extra ? "," : "", extra) >= (int)sizeof(all))
+		return -E2BIG;
+	if (mount("holefs", dir, "holefs", 0, *all ? all : NULL))
 		return -errno;
 	return 0;
 }
