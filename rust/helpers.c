@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * holefs: out-of-line copies of static inline kernel functions for the Rust
- * glue layer (see helpers.h).  Keep this file free of logic.
+ * holefs: out-of-line copies of static inline kernel functions and macros
+ * for the Rust VFS layer, rust/vfs/ (see helpers.h).  Keep it free of logic.
  */
 #include <linux/delay.h>
 #include <linux/err.h>
@@ -185,16 +185,6 @@ void *holefs_kmap_local_folio(struct folio *folio, size_t offset)
 void holefs_kunmap_local(const void *addr)
 {
 	kunmap_local(addr);
-}
-
-bool holefs_is_err(const void *ptr)
-{
-	return IS_ERR(ptr);
-}
-
-long holefs_ptr_err(const void *ptr)
-{
-	return PTR_ERR(ptr);
 }
 
 void holefs_mapping_set_error(struct address_space *mapping, int error)

@@ -43,8 +43,6 @@ bool holefs_large_folios_supported(void);
 struct address_space *holefs_folio_mapping(struct folio *folio);
 void *holefs_kmap_local_folio(struct folio *folio, size_t offset);
 void holefs_kunmap_local(const void *addr);
-bool holefs_is_err(const void *ptr);
-long holefs_ptr_err(const void *ptr);
 void holefs_mapping_set_error(struct address_space *mapping, int error);
 void holefs_inode_nohighmem(struct inode *inode);
 void holefs_inode_fake_hash(struct inode *inode);

@@ -56,7 +56,11 @@ struct EdgeFolio {
 /// The large folios holding the first and the last byte of `start..end`
 /// (`end` `None`: to EOF) that the range does not cover whole.  No
 /// reference is kept: one would make their split fail.
-fn edge_folios(inode: &InodeLocked<HoleFs>, start: u64, end: Option<u64>) -> [Option<EdgeFolio>; 2] {
+fn edge_folios(
+    inode: &InodeLocked<HoleFs>,
+    start: u64,
+    end: Option<u64>,
+) -> [Option<EdgeFolio>; 2] {
     let end_byte = end.unwrap_or(u64::MAX);
     let mut edges = [None, None];
     let last = end.map(|end| end - 1);
@@ -109,6 +113,25 @@ fn edge_outcomes(inode: &InodeLocked<HoleFs>, edges: &[Option<EdgeFolio>; 2]) ->
         }
     }
     kept
+}
+
+/// Lowers the size of a file to `new_size` and drops the page cache past
+/// it (`truncate_setsize`).  With `truncate_delay_us`, an injection point:
+/// the page cache past the cut is dropped first and `i_size` lowered only
+/// after the delay.  An access that reads `i_size` in between passes its
+/// EOF check and creates its folio after the cache was truncated, from
+/// blocks not freed yet: the same interleaving as an access that read
+/// `i_size` just before `truncate_setsize()` and got to create its folio
+/// only after `truncate_pagecache()`, which is otherwise too narrow to hit.
+/// The safe policies block such accesses on `invalidate_lock`.
+fn shrink_size(inode: &InodeLocked<HoleFs>, sbi: &SbInfo, new_size: u64) {
+    if sbi.config.truncate_delay_us == 0 {
+        inode.truncate_setsize(new_size);
+        return;
+    }
+    inode.truncate_pagecache(new_size);
+    fsleep(sbi.config.truncate_delay_us);
+    inode.set_size(new_size);
 }
 
 /// `fallocate(2)`: punch hole, zero range and preallocation of `span`.
@@ -243,12 +266,15 @@ pub(crate) fn truncate(inode: &InodeLocked<HoleFs>, new_size: u64) {
         // beyond EOF left there; they must read as zeros now.
         zero_folio_tail(inode, old_size);
     }
-    // A large folio kept across the new EOF (failed split, dirty) holds
-    // zeros past it, and writeback stops at EOF: the store frees the same.
-    let edges = (new_size < old_size).then(|| edge_folios(inode, new_size, None));
-    inode.truncate_setsize(new_size);
-    if let Some(edges) = edges {
+    if new_size < old_size {
+        // A large folio kept across the new EOF (failed split, dirty)
+        // holds zeros past it, and writeback stops at EOF: the store frees
+        // the same.  Only counted.
+        let edges = edge_folios(inode, new_size, None);
+        shrink_size(inode, sbi, new_size);
         edge_outcomes(inode, &edges);
+    } else {
+        inode.truncate_setsize(new_size);
     }
     if new_size < old_size {
         race_window(sbi);

@@ -47,6 +47,7 @@ impl FileSystemType for HoleFs {
         c"fault",
         c"punch",
         c"punch_delay_us",
+        c"truncate_delay_us",
         c"folios",
     ];
 
@@ -58,6 +59,7 @@ impl FileSystemType for HoleFs {
         opts: &mut MountConfig,
         index: usize,
         value: &CStr,
+        mounted: Option<&SuperBlock<Self>>,
     ) -> core::result::Result<(), ParamError> {
         let key = OptionKey::from_index(index).ok_or(ParamError {
             errno: EINVAL,
@@ -78,14 +80,23 @@ impl FileSystemType for HoleFs {
                     message: "unsafe policy refused; load holefs with unsafe_policies=1",
                 },
             })?;
-        if opts.folios == FolioSize::Large && !large_folios_supported() {
-            return Err(ParamError {
+        match mounted {
+            // A remount may repeat an option but not change it.
+            Some(sb) if !opts.same_option(&sb.data().config, key) => Err(ParamError {
                 errno: EINVAL,
-                message: "folios=large: this kernel's page cache has no large folios \
-                          (CONFIG_TRANSPARENT_HUGEPAGE is off)",
-            });
+                message: "fixed at mount; remount cannot change it",
+            }),
+            // Only a new mount creates page caches (a remount that repeats
+            // folios=large was allowed by this check at mount).
+            None if opts.folios == FolioSize::Large && !large_folios_supported() => {
+                Err(ParamError {
+                    errno: EINVAL,
+                    message: "folios=large: this kernel's page cache has no large folios \
+                              (CONFIG_TRANSPARENT_HUGEPAGE is off)",
+                })
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     fn fill_super(config: &MountConfig, sb: &NewSuperBlock<Self>) -> Result<SbInfo> {
@@ -95,8 +106,9 @@ impl FileSystemType for HoleFs {
         SbInfo::new(*config, sb.dev())
     }
 
-    /// Remount keeps the policies and the size the filesystem was mounted
-    /// with: they are properties of the experiment, not tunables.
+    /// Remount syncs; `parse_param` refused any option that would change:
+    /// the policies and the size are properties of the experiment, not
+    /// tunables.
     fn reconfigure(sb: &SuperBlock<Self>, _config: &MountConfig) -> Result {
         sb.sync()
     }

@@ -66,6 +66,9 @@ pub(crate) struct MountConfig {
     pub(crate) punch: PunchPolicy,
     /// Sleep between dropping the page cache and freeing blocks in a punch.
     pub(crate) punch_delay_us: u32,
+    /// Sleep between dropping the page cache past the new size and lowering
+    /// `i_size` in a truncate that shrinks the file.
+    pub(crate) truncate_delay_us: u32,
     /// Folio sizes of regular files' page caches.
     pub(crate) folios: FolioSize,
 }
@@ -83,18 +86,21 @@ pub(crate) enum OptionKey {
     Punch,
     /// `punch_delay_us=`
     PunchDelayUs,
+    /// `truncate_delay_us=`
+    TruncateDelayUs,
     /// `folios=`
     Folios,
 }
 
 impl OptionKey {
     /// Every option, indexed by its number in the parameter table.
-    pub(crate) const ALL: [OptionKey; 6] = [
+    pub(crate) const ALL: [OptionKey; 7] = [
         OptionKey::Size,
         OptionKey::MapPages,
         OptionKey::Fault,
         OptionKey::Punch,
         OptionKey::PunchDelayUs,
+        OptionKey::TruncateDelayUs,
         OptionKey::Folios,
     ];
 
@@ -106,6 +112,7 @@ impl OptionKey {
             OptionKey::Fault => "fault",
             OptionKey::Punch => "punch",
             OptionKey::PunchDelayUs => "punch_delay_us",
+            OptionKey::TruncateDelayUs => "truncate_delay_us",
             OptionKey::Folios => "folios",
         }
     }
@@ -155,6 +162,15 @@ pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
     })
 }
 
+/// Parses a delay of at most 10 s, in microseconds.
+fn parse_delay_us(value: &[u8]) -> Result<u32, OptionError> {
+    let us = parse_u64(value)
+        .filter(|&us| us <= 10_000_000)
+        .ok_or(OptionError::Invalid("expected 0..10000000"))?;
+    // Bounded above, so the conversion cannot fail.
+    Ok(us as u32)
+}
+
 impl MountConfig {
     /// The configuration of a mount without options; `default_size` is the
     /// backing-store capacity chosen from the machine's memory.
@@ -165,20 +181,21 @@ impl MountConfig {
             fault: FaultPolicy::Filemap,
             punch: PunchPolicy::Locked,
             punch_delay_us: 0,
+            truncate_delay_us: 0,
             folios: FolioSize::Small,
         }
     }
 
-    /// Applies one `key=value` option.  `allow_unsafe` is the module
+    /// Applies one `key=value` option.  `unsafe_allowed` is the module
     /// parameter `unsafe_policies`.
     pub(crate) fn apply(
         &mut self,
         key: OptionKey,
         value: &[u8],
-        allow_unsafe: bool,
+        unsafe_allowed: bool,
     ) -> Result<(), OptionError> {
         let unsafe_ok = |is_unsafe: bool| {
-            if is_unsafe && !allow_unsafe {
+            if is_unsafe && !unsafe_allowed {
                 Err(OptionError::UnsafeNotAllowed)
             } else {
                 Ok(())
@@ -226,13 +243,8 @@ impl MountConfig {
                 unsafe_ok(p == PunchPolicy::Unlocked)?;
                 self.punch = p;
             }
-            OptionKey::PunchDelayUs => {
-                let us = parse_u64(value)
-                    .filter(|&us| us <= 10_000_000)
-                    .ok_or(OptionError::Invalid("expected 0..10000000"))?;
-                // Bounded above, so the conversion cannot fail.
-                self.punch_delay_us = us as u32;
-            }
+            OptionKey::PunchDelayUs => self.punch_delay_us = parse_delay_us(value)?,
+            OptionKey::TruncateDelayUs => self.truncate_delay_us = parse_delay_us(value)?,
             OptionKey::Folios => {
                 // A safe option: large folios change the folio sizes the
                 // paths handle, not their locking.
@@ -244,6 +256,21 @@ impl MountConfig {
             }
         }
         Ok(())
+    }
+
+    /// Whether `self` and `other` agree on option `key`.  A remount may
+    /// repeat an option but not change it: the policies, the store and the
+    /// race window are fixed for the life of a superblock.
+    pub(crate) fn same_option(&self, other: &MountConfig, key: OptionKey) -> bool {
+        match key {
+            OptionKey::Size => self.size == other.size,
+            OptionKey::MapPages => self.map_pages == other.map_pages,
+            OptionKey::Fault => self.fault == other.fault,
+            OptionKey::Punch => self.punch == other.punch,
+            OptionKey::PunchDelayUs => self.punch_delay_us == other.punch_delay_us,
+            OptionKey::TruncateDelayUs => self.truncate_delay_us == other.truncate_delay_us,
+            OptionKey::Folios => self.folios == other.folios,
+        }
     }
 
     /// Names of the unsafe policies this configuration uses, for the
@@ -290,6 +317,7 @@ impl fmt::Display for MountConfig {
         };
         write!(f, ",fault={fault},punch={punch}")?;
         write!(f, ",punch_delay_us={}", self.punch_delay_us)?;
+        write!(f, ",truncate_delay_us={}", self.truncate_delay_us)?;
         let folios = match self.folios {
             FolioSize::Small => "small",
             FolioSize::Large => "large",

@@ -70,12 +70,14 @@ pub(crate) trait FileSystemType: FileSystem {
     /// Options before any parameter is parsed.
     fn new_options() -> Result<Self::Options>;
 
-    /// Applies parameter number `index` of [`FileSystem::PARAMETERS`] with
-    /// value `value`.
+    /// Applies parameter number `index` of [`FileSystemType::PARAMETERS`]
+    /// with value `value`.  `mounted` is the superblock a remount
+    /// reconfigures, `None` for a new mount.
     fn parse_param(
         opts: &mut Self::Options,
         index: usize,
         value: &CStr,
+        mounted: Option<&SuperBlock<Self>>,
     ) -> core::result::Result<(), ParamError>;
 
     /// Sets up a new superblock from `opts`; returns its data.  The layer
@@ -228,7 +230,15 @@ impl<T: FileSystemType> ContextOps<T> {
         let value = unsafe { CStr::from_ptr((*param).__bindgen_anon_1.string.cast()) };
         // SAFETY: per this function's contract.
         let opts = unsafe { Self::options(fc) };
-        match T::parse_param(opts, opt as usize, value) {
+        // SAFETY: `fc` is valid; `fc->root` is set from the start only for
+        // a reconfiguration (`alloc_fs_context()`), for a new mount not
+        // before `->get_tree`, and it pins a `T` superblock past
+        // `fill_super`.
+        let mounted = unsafe {
+            let root = (*fc).root;
+            (!root.is_null()).then(|| SuperBlock::<T>::from_raw((*root).d_sb))
+        };
+        match T::parse_param(opts, opt as usize, value, mounted) {
             Ok(()) => 0,
             Err(e) => {
                 let key = T::PARAMETERS.get(opt as usize).copied().unwrap_or(c"?");

@@ -161,6 +161,13 @@ impl<T: FileSystem> InodeLocked<T> {
         unsafe { b::truncate_setsize(self.as_raw(), size as b::loff_t) };
     }
 
+    /// Drops the page cache past `size`, zeroing the partial page, without
+    /// changing the size (`truncate_pagecache`).  May sleep.
+    pub(crate) fn truncate_pagecache(&self, size: u64) {
+        // SAFETY: `i_rwsem` is held (type invariant), as required.
+        unsafe { b::truncate_pagecache(self.as_raw(), size as b::loff_t) };
+    }
+
     /// Checks a new size against limits and `RLIMIT_FSIZE`
     /// (`inode_newsize_ok`).
     pub(crate) fn newsize_ok(&self, size: u64) -> Result {

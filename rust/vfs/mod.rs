@@ -59,12 +59,7 @@ const fn zeroed<T>() -> T {
 /// `ERR_PTR` check and conversion for kernel functions that return one; a
 /// null pointer is `ENOMEM`.
 fn from_err_ptr<T>(ptr: *mut T) -> Result<*mut T> {
-    // SAFETY: `IS_ERR`/`PTR_ERR` only inspect the pointer value.
-    if unsafe { b::holefs_is_err(ptr.cast()) } {
-        // SAFETY: as above.
-        let errno = unsafe { b::holefs_ptr_err(ptr.cast()) };
-        return Err(Error::from_errno(errno as i32));
-    }
+    let ptr = kernel::error::from_err_ptr(ptr)?;
     if ptr.is_null() {
         return Err(ENOMEM);
     }

@@ -81,6 +81,14 @@ fn safe_policies_parse() {
     assert!(c
         .apply(OptionKey::PunchDelayUs, b"10000001", false)
         .is_err());
+    c.apply(OptionKey::TruncateDelayUs, b"10000000", false)
+        .unwrap();
+    assert_eq!(c.truncate_delay_us, 10_000_000);
+    assert!(c
+        .apply(OptionKey::TruncateDelayUs, b"10000001", false)
+        .is_err());
+    assert!(c.apply(OptionKey::TruncateDelayUs, b"-1", false).is_err());
+    assert_eq!(c.punch_delay_us, 2000);
     assert!(c.apply(OptionKey::MapPages, b"Filemap", false).is_err());
     assert!(c.apply(OptionKey::Fault, b"", false).is_err());
     assert_eq!(c.unsafe_policies().count(), 0);
@@ -92,7 +100,7 @@ fn show_options_format() {
     c.apply(OptionKey::MapPages, b"trylock", false).unwrap();
     assert_eq!(
         c.to_string(),
-        ",size=67108864,map_pages=trylock,fault=filemap,punch=locked,punch_delay_us=0,folios=small"
+        ",size=67108864,map_pages=trylock,fault=filemap,punch=locked,punch_delay_us=0,truncate_delay_us=0,folios=small"
     );
 }
 

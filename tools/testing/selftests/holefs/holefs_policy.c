@@ -304,6 +304,7 @@ TEST_F_TIMEOUT(opts, bad_values_einval, T_TIMEOUT)
 		{ "punch_delay_us=10000001", "punch_delay_us" },
 		{ "punch_delay_us=-1", "punch_delay_us" },
 		{ "punch_delay_us=1ms", "punch_delay_us" },
+		{ "truncate_delay_us=10000001", "truncate_delay_us" },
 		{ "bogus=1", "bogus" },
 	};
 	unsigned int i;
@@ -318,7 +319,7 @@ TEST_F_TIMEOUT(opts, safe_values_mount, T_TIMEOUT)
 	static const char * const good[] = {
 		"map_pages=filemap", "map_pages=trylock", "map_pages=off",
 		"fault=filemap", "punch=locked", "punch_delay_us=0",
-		"punch_delay_us=10000000",
+		"punch_delay_us=10000000", "truncate_delay_us=10000000",
 		"size=2m,map_pages=trylock,fault=filemap,punch=locked,punch_delay_us=5",
 	};
 	char opts[1024], want[128], *tok, *save;
