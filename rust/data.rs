@@ -46,6 +46,7 @@ fn fill_folio<R: Deref<Target = Folio>>(inode: &Inode<HoleFs>, folio: &mut Locke
     folio.mark_uptodate();
     let stats = &inode.super_block().data().acct.stats;
     stats.inc(Counter::filled_order(folio.order()));
+    stats.add(Counter::PagesFilled, folio.nr_pages());
 }
 
 /// The pages of `folio` that hold file data in a file of `size` bytes: a
@@ -72,24 +73,23 @@ pub(crate) fn reserve_folio_blocks(inode: &Inode<HoleFs>, folio: &Folio, size: u
     reserved.map(|_| ())
 }
 
-/// Zeroes the cached bytes of the page holding `size` from `size` to the
-/// page's end, if that page is cached: they may hold what an mmap store
-/// beyond EOF left there, and must read as zeros once the size grows past
-/// them.  The page may lie inside a large folio.  `i_rwsem` must be held
+/// Zeroes the cached bytes from `size` to the end of the folio holding
+/// that byte, if it is cached: they may hold what an mmap store beyond EOF
+/// left there, and must read as zeros once the size grows past them.  With
+/// a large folio the store may have reached pages past the EOF page: the
+/// whole folio was mapped (fault-around, or one PMD).  No byte past EOF is
+/// file data, so zeroing them all is always right.  `i_rwsem` must be held
 /// (the argument says so).
 pub(crate) fn zero_folio_tail(inode: &InodeLocked<HoleFs>, size: u64) {
-    let in_page = size % PAGE_SIZE;
-    if in_page == 0 {
-        return;
-    }
     let mapping = inode.mapping();
     let Some(folio) = mapping.get_folio(size / PAGE_SIZE) else {
         return;
     };
     let mut folio = LockedFolio::lock(folio);
-    if mapping.owns(&folio) && folio.pos() <= size && size < folio.pos() + folio.size() {
+    let end = folio.pos() + folio.size();
+    if mapping.owns(&folio) && folio.pos() <= size && size < end {
         let offset = (size - folio.pos()) as usize;
-        folio.zero_range(offset, (PAGE_SIZE - in_page) as usize);
+        folio.zero_range(offset, (end - size) as usize);
     }
 }
 
@@ -154,6 +154,9 @@ impl AddressSpaceOperations for Data {
         match result {
             Ok(()) => {
                 sbi.acct.stats.inc(Counter::WritebackFolios);
+                sbi.acct
+                    .stats
+                    .add(Counter::WritebackPages, pages.end - pages.start);
                 if large {
                     sbi.acct.stats.inc(Counter::WritebackLargeFolios);
                 }

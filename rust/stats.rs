@@ -86,6 +86,10 @@ counters! {
     FilledOrder9 => "folios_filled_order9",
     /// Large folios written back (any order above 0).
     WritebackLargeFolios => "writeback_large_folios",
+    /// Pages written back: `writeback_folios` with order-0 folios.
+    WritebackPages => "writeback_pages",
+    /// Pages filled from the store, in folios of any order.
+    PagesFilled => "pages_filled",
     /// Large folios that straddled an edge of a punch, zero range or
     /// truncate: truncate_inode_partial_folio() zeroes the covered part
     /// and tries to split them.

@@ -174,6 +174,18 @@ static inline bool has_option(const char *opts, const char *opt)
 	return false;
 }
 
+/*
+ * Whether the holefs mount at @dir caches in large folios: dirtying,
+ * reservation and writeback then go by whole folios, not pages.
+ */
+static inline bool large_folios(const char *dir)
+{
+	char opts[1024];
+
+	return has_option(mount_options(dir, opts, sizeof(opts)),
+			  "folios=large");
+}
+
 /* --- kernel log ------------------------------------------------------- */
 
 /*
