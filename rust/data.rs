@@ -51,7 +51,7 @@ fn fill_folio<R: Deref<Target = Folio>>(inode: &Inode<HoleFs>, folio: &mut Locke
 
 /// The pages of `folio` that hold file data in a file of `size` bytes: a
 /// folio may straddle EOF.
-pub(crate) fn pages_inside_eof(folio: &Folio, size: u64) -> Range<u64> {
+fn pages_inside_eof(folio: &Folio, size: u64) -> Range<u64> {
     let first = folio.index();
     let inside = pages_for(size.saturating_sub(folio.pos()), PAGE_SHIFT);
     first..first + inside.min(folio.nr_pages())
