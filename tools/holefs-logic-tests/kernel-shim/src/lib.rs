@@ -117,7 +117,12 @@ pub mod rbtree {
         }
 
         /// Inserts, returning the value replaced.
-        pub fn try_create_and_insert(&mut self, key: K, value: V, _flags: Flags) -> Result<Option<V>> {
+        pub fn try_create_and_insert(
+            &mut self,
+            key: K,
+            value: V,
+            _flags: Flags,
+        ) -> Result<Option<V>> {
             if !insert_allowed() {
                 return Err(ENOMEM);
             }
@@ -148,19 +153,31 @@ pub mod rbtree {
     impl<'a, K: Ord + Copy, V> Cursor<'a, K, V> {
         /// The entry at the cursor.
         pub fn current(&self) -> (&K, &V) {
-            self.tree.map.get_key_value(&self.key).expect("cursor on an entry")
+            self.tree
+                .map
+                .get_key_value(&self.key)
+                .expect("cursor on an entry")
         }
 
         /// The entry at the cursor, value writable.
         pub fn current_mut(&mut self) -> (&K, &mut V) {
-            let v = self.tree.map.get_mut(&self.key).expect("cursor on an entry");
+            let v = self
+                .tree
+                .map
+                .get_mut(&self.key)
+                .expect("cursor on an entry");
             (&self.key, v)
         }
 
         /// The next entry.
         pub fn move_next(self) -> Option<Self> {
             use std::ops::Bound::{Excluded, Unbounded};
-            let next = *self.tree.map.range((Excluded(self.key), Unbounded)).next()?.0;
+            let next = *self
+                .tree
+                .map
+                .range((Excluded(self.key), Unbounded))
+                .next()?
+                .0;
             Some(Cursor {
                 tree: self.tree,
                 key: next,
