@@ -13,14 +13,20 @@
 # word and the verdict is read back from the console log.
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/lib/accel.sh
+source "$TOP/scripts/lib/accel.sh"
 BUILD=$TOP/build
 MARKER=HOLEFS-EXIT
 
 log() { printf '%s: %s\n' "$RUNNER" "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
+# runner_usage [STATUS]: the options; on stdout and exit 0 for --help, on
+# stderr and exit 2 (a usage error) otherwise.
 runner_usage() {
-	cat >&2 <<EOF
+	local status=${1:-2}
+	[ "$status" -eq 0 ] || exec >&2
+	cat <<EOF
 usage: scripts/$RUNNER [OPTION]... [--] CMD...
 
 Boot the holefs test kernel, run CMD (joined by spaces, given to sh -c) in
@@ -40,8 +46,14 @@ the guest crashed; 1: CMD passed but the kernel log has a report).
   --mem SIZE           guest memory (default 1G)
   --cpus N             guest CPUs (default 2)
   --quiet              do not echo kernel messages (the log keeps them)
+  --rwdir DIR          a host directory the guest can write (run-vng only;
+                       repeatable; elsewhere the host is read-only)
+
+The accelerator is KVM when /dev/kvm opens read-write and the CPU has
+vmx/svm, TCG otherwise; HOLEFS_ACCEL=kvm|tcg forces it.  The choice and
+its reason go to stderr.
 EOF
-	exit 2
+	exit "$status"
 }
 
 # Defaults, overridden by the options below.
@@ -55,6 +67,7 @@ opt_interactive=0
 opt_mem=1G
 opt_cpus=2
 opt_quiet=0
+opt_rwdir=()
 opt_cmd=""
 
 runner_parse_args() {
@@ -70,7 +83,8 @@ runner_parse_args() {
 		--mem) opt_mem=${2:?}; shift 2 ;;
 		--cpus) opt_cpus=${2:?}; shift 2 ;;
 		--quiet) opt_quiet=1; shift ;;
-		-h|--help) runner_usage ;;
+		--rwdir) opt_rwdir+=(--rwdir "${2:?}"); shift 2 ;;
+		-h|--help) runner_usage 0 ;;
 		--) shift; break ;;
 		-*) log "unknown option $1"; runner_usage ;;
 		*) break ;;
@@ -92,6 +106,8 @@ runner_parse_args() {
 	fi
 	mkdir -p "$(dirname "$opt_log")"
 	: >"$opt_log"
+	accel_probe
+	log "accelerator: $ACCEL ($ACCEL_REASON)"
 }
 
 # Print the bzImage to boot: --kernel, else the --flavor kernel, else

@@ -131,6 +131,35 @@ impl Mapping {
         Ok(())
     }
 
+    /// madvise(MADV_WILLNEED) over the pages holding `off..off + len`:
+    /// starts readahead of the file pages, no PTEs are made.
+    pub fn willneed(&self, off: usize, len: usize) -> io::Result<()> {
+        self.advise_pages(off, len, mm::Advice::WillNeed)
+    }
+
+    /// madvise(MADV_REMOVE) over the pages holding `off..off + len` of a
+    /// writable mapping: frees the file's backing store there, as a hole
+    /// punch does; the pages read as zeros afterwards.
+    pub fn remove(&self, off: usize, len: usize) -> io::Result<()> {
+        self.advise_pages(off, len, mm::Advice::LinuxRemove)
+    }
+
+    fn advise_pages(&self, off: usize, len: usize, advice: mm::Advice) -> io::Result<()> {
+        self.check_range(off, len)?;
+        let ps = crate::page_size();
+        let start = off / ps * ps;
+        let end = (off + len).div_ceil(ps) * ps;
+        if start >= end {
+            return Ok(());
+        }
+        // SAFETY: `start..end` lies inside our live mapping (checked above,
+        // the mapping is whole pages) and `start` is page-aligned.  Neither
+        // advice unmaps memory: the pages stay the file's, whose contents
+        // are only ever read through atomics or guarded copies.
+        unsafe { mm::madvise(self.ptr.as_ptr().add(start).cast(), end - start, advice)? };
+        Ok(())
+    }
+
     /// msync(MS_SYNC) of the pages holding `off..off + len`.
     pub fn msync(&self, off: usize, len: usize) -> io::Result<()> {
         let ps = crate::page_size();
@@ -250,6 +279,10 @@ mod tests {
         assert_ne!(m.touch(0..2), 0);
         m.dontneed().unwrap();
         assert!(m.resident_pages().unwrap() <= 2);
+        m.willneed(8, 2 * ps - 8).unwrap();
+        assert!(m.willneed(ps, 2 * ps).is_err());
+        m.remove(0, ps)
+            .unwrap_or_else(|e| assert_eq!(e.raw_os_error(), Some(libc::EOPNOTSUPP)));
         assert!(m.store(2 * ps - 4, &[0; 8]).is_err());
         assert!(Mapping::new(&f, 100, Access::Read).is_err());
     }

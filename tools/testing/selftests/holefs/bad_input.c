@@ -49,6 +49,7 @@
 
 #include "kselftest_harness.h"
 #include "holefs_util.h"
+#include "holefs_ksft.h"
 
 /* The debug kernel under TCG is slow: more than the default 30 s each. */
 #undef TEST_TIMEOUT_DEFAULT
@@ -323,10 +324,10 @@ static const struct mount_case mount_cases[] = {
 	{ "folios=", EINVAL },
 	{ "folios=huge", EINVAL },
 	{ "folios=LARGE", EINVAL },
-	{ "map_pages=locked", EPERM, true },
-	{ "fault=unlocked", EPERM, true },
-	{ "punch=unlocked", EPERM, true },
-	{ "size=64k,punch=unlocked", EPERM, true },
+	{ "map_pages=locked", EPERM, true, -1 },
+	{ "fault=unlocked", EPERM, true, -1 },
+	{ "punch=unlocked", EPERM, true, -1 },
+	{ "size=64k,punch=unlocked", EPERM, true, -1 },
 	/* The boundaries, accepted. */
 	{ "size=4096", 0, false, 1 },
 	{ "size=4k", 0, false, 1 },
@@ -1051,5 +1052,6 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strncmp(argv[1], "--", 2))
 		return helper(argc, argv);
+	holefs_ksft_require();
 	return test_harness_run(argc, argv);
 }

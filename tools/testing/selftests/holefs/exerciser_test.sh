@@ -23,6 +23,8 @@
 # HOLEFS_EXERCISER_ARGS   more holefs-exerciser options
 
 . "$(dirname "$0")/lib.sh"
+holefs_require_module
+holefs_require_cmd holefs-exerciser
 
 ops=${HOLEFS_EXERCISER_OPS:-3000}
 seed=${HOLEFS_EXERCISER_SEED:-$(($(date +%s) % 1000000))}

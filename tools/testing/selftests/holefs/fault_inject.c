@@ -55,6 +55,13 @@
 
 #include "kselftest_harness.h"
 #include "holefs_util.h"
+#include "holefs_ksft.h"
+
+/* Standalone (kselftest) runs: skip without holefs, see holefs_ksft.h. */
+static void __attribute__((constructor)) standalone_require(void)
+{
+	holefs_ksft_require();
+}
 
 #undef TEST_TIMEOUT_DEFAULT
 #define TEST_TIMEOUT_DEFAULT 900

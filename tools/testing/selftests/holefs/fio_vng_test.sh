@@ -26,6 +26,7 @@
 # HOLEFS_FIO_MB        R in MiB (default 8)
 
 . "$(dirname "$0")/lib.sh"
+holefs_require_module
 
 secs=${HOLEFS_FIO_SECONDS:-5}
 mb=${HOLEFS_FIO_MB:-8}

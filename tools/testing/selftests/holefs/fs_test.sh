@@ -14,6 +14,7 @@
 # shellcheck disable=SC2012
 
 . "$(dirname "$0")/lib.sh"
+holefs_require_module
 
 base=$(mktemp -d)
 mnt=$base/mnt

@@ -18,6 +18,13 @@
 
 #include "holefs_util.h"
 #include "kselftest_harness.h"
+#include "holefs_ksft.h"
+
+/* Standalone (kselftest) runs: a mount of its own, see holefs_ksft.h. */
+static void __attribute__((constructor)) standalone_fixture(void)
+{
+	holefs_ksft_fixture();
+}
 
 #ifndef FALLOC_FL_NO_HIDE_STALE
 #define FALLOC_FL_NO_HIDE_STALE		0x04

@@ -17,6 +17,13 @@
 
 #include "holefs_util.h"
 #include "kselftest_harness.h"
+#include "holefs_ksft.h"
+
+/* Standalone (kselftest) runs: a mount of its own, see holefs_ksft.h. */
+static void __attribute__((constructor)) standalone_fixture(void)
+{
+	holefs_ksft_fixture();
+}
 
 #define T_TIMEOUT	300	/* seconds: TCG guests are slow */
 

@@ -25,6 +25,13 @@
 
 #include "holefs_util.h"
 #include "kselftest_harness.h"
+#include "holefs_ksft.h"
+
+/* Standalone (kselftest) runs: skip without holefs, see holefs_ksft.h. */
+static void __attribute__((constructor)) standalone_require(void)
+{
+	holefs_ksft_require();
+}
 
 #define T_TIMEOUT	300
 #define SEQ_PAGES	512	/* 2 MiB: fault-around windows are 16 pages */

@@ -76,6 +76,13 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "holefs_ksft.h"
+
+/* Standalone (kselftest) runs: a mount of its own, see holefs_ksft.h. */
+static void __attribute__((constructor)) standalone_fixture(void)
+{
+	holefs_ksft_fixture();
+}
 
 #define RACE_TIMEOUT		900	/* seconds, per test */
 #define RACE_MAX_THREADS	64

@@ -16,6 +16,7 @@
 # HOLEFS_KMEMLEAK_WAIT: seconds between the scans (default 6).
 
 . "$(dirname "$0")/lib.sh"
+holefs_require_module
 
 kl=/sys/kernel/debug/kmemleak
 [ -e $kl ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null

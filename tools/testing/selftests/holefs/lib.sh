@@ -4,57 +4,118 @@
 #	. "$(dirname "$0")/lib.sh"
 #
 # POSIX sh: runs under busybox ash (run-qemu) and the host's dash/bash
-# (run-vng).  $HOLEFS_DIR is the staged payload (holefs.ko, bin/, tests/).
+# (run-vng), and in a kselftest tree or install (run_kselftest.sh).  The
+# layout is the same in all three: the tests and this file in one
+# directory, ../kselftest/ktap_helpers.sh beside it, and $HOLEFS_DIR (the
+# parent directory unless set) holding holefs.ko and bin/.  $HOLEFS_KO
+# names another holefs.ko.
 #
-# TAP: tap_plan N (optional; tap_done prints the plan when it was not
-# given), tap_ok/tap_fail/tap_skip DESC, tap_todo DESC REASON PASSED,
-# tap_check DESC CMD..., tap_done
-# (returns 1 if a point failed).  Each point can fail on its own: a test
-# keeps going after a failure.
+# Results are KTAP, printed with the kernel's ktap_helpers.sh:
+# tap_plan N (optional; tap_done prints the plan when it was not given),
+# tap_ok/tap_fail/tap_skip DESC, tap_todo DESC REASON PASSED,
+# tap_check DESC CMD..., tap_done (returns 1 if a point failed).  Each
+# point can fail on its own: a test keeps going after a failure.
+# holefs_require_module, holefs_require_cmd CMD...: exit $KSFT_SKIP (4)
+# when this machine cannot load holefs or lacks a program.
 
-HOLEFS_DIR=${HOLEFS_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-HOLEFS_TESTS=$HOLEFS_DIR/tests
-export HOLEFS_DIR
+HOLEFS_TESTS=${HOLEFS_TESTS:-$(cd "$(dirname "$0")" && pwd)}
+HOLEFS_DIR=${HOLEFS_DIR:-$(cd "$HOLEFS_TESTS/.." && pwd)}
+HOLEFS_KO=${HOLEFS_KO:-$HOLEFS_DIR/holefs.ko}
+export HOLEFS_DIR HOLEFS_TESTS HOLEFS_KO
+# The C programs sit beside the scripts in a kselftest install.
+case ":$PATH:" in
+*":$HOLEFS_TESTS:"*) ;;
+*) PATH=$PATH:$HOLEFS_TESTS ;;
+esac
 
-_tap_n=0
-_tap_failed=0
+if [ -f "$HOLEFS_TESTS/../kselftest/ktap_helpers.sh" ]; then
+	# shellcheck source=/dev/null
+	. "$HOLEFS_TESTS/../kselftest/ktap_helpers.sh"
+else
+	# Not staged from a kernel tree (scripts/stage-guest warns): the
+	# subset of ktap_helpers.sh used below, with the same output.
+	KTAP_TESTNO=1 KTAP_CNT_PASS=0 KTAP_CNT_FAIL=0 KTAP_CNT_SKIP=0
+	KSFT_PASS=0 KSFT_FAIL=1 KSFT_SKIP=4
+	ktap_print_header() { echo "TAP version 13"; }
+	ktap_set_plan() { echo "1..$1"; }
+	ktap_skip_all() { echo "1..0 # SKIP $*"; }
+	ktap_test_pass() {
+		echo "ok $KTAP_TESTNO $1"
+		KTAP_TESTNO=$((KTAP_TESTNO + 1)) KTAP_CNT_PASS=$((KTAP_CNT_PASS + 1))
+	}
+	ktap_test_fail() {
+		echo "not ok $KTAP_TESTNO $1"
+		KTAP_TESTNO=$((KTAP_TESTNO + 1)) KTAP_CNT_FAIL=$((KTAP_CNT_FAIL + 1))
+	}
+	ktap_test_skip() {
+		echo "ok $KTAP_TESTNO $1 # SKIP"
+		KTAP_TESTNO=$((KTAP_TESTNO + 1)) KTAP_CNT_SKIP=$((KTAP_CNT_SKIP + 1))
+	}
+	ktap_print_totals() {
+		echo "# Totals: pass:$KTAP_CNT_PASS fail:$KTAP_CNT_FAIL xfail:0 xpass:0" \
+			"skip:$KTAP_CNT_SKIP error:0"
+	}
+fi
+
+# _ktap CMD...: a ktap_helpers.sh call; it echoes descriptions unquoted,
+# so no globbing while it runs.
+_ktap() {
+	case $- in
+	*f*) "$@" ;;
+	*) set -f; "$@"; set +f ;;
+	esac
+}
+
+_tap_header=0
+_tap_todo=0
 _tap_planned=""
 
+# The KTAP header, once, before the first plan or point.
+tap_header() {
+	[ $_tap_header -eq 1 ] && return
+	_tap_header=1
+	ktap_print_header
+}
+
 tap_plan() {
+	tap_header
 	_tap_planned=$1
-	echo "1..$1"
+	ktap_set_plan "$1"
 }
 
 tap_ok() {
-	_tap_n=$((_tap_n + 1))
-	echo "ok $_tap_n - $1"
+	tap_header
+	_ktap ktap_test_pass "- $1"
 }
 
 # tap_fail DESC [WHY...]: WHY is printed as TAP diagnostics.
 tap_fail() {
-	_tap_n=$((_tap_n + 1))
-	_tap_failed=$((_tap_failed + 1))
-	echo "not ok $_tap_n - $1"
+	tap_header
+	_ktap ktap_test_fail "- $1"
 	shift
 	[ -z "$*" ] || printf '%s\n' "$*" | sed 's/^/# /'
 }
 
-# tap_skip DESC REASON
+# tap_skip DESC REASON: the reason as a diagnostic before the point
+# (ktap_test_skip takes none).
 tap_skip() {
-	_tap_n=$((_tap_n + 1))
-	echo "ok $_tap_n - $1 # SKIP ${2:-}"
+	tap_header
+	[ -z "${2:-}" ] || echo "# $1: ${2}"
+	_ktap ktap_test_skip "- $1"
 }
 
 # tap_todo DESC REASON PASSED [INFO]: a point that is expected to fail
 # for a known REASON (TAP "# TODO"): counted neither as a pass nor as a
 # failure.  PASSED non-zero prints "ok ... # TODO": the gap has closed.
 tap_todo() {
-	_tap_n=$((_tap_n + 1))
+	tap_header
 	if [ "${3:-0}" -ne 0 ]; then
-		echo "ok $_tap_n - $1 # TODO $2"
+		echo "ok $KTAP_TESTNO - $1 # TODO $2"
 	else
-		echo "not ok $_tap_n - $1 # TODO $2"
+		echo "not ok $KTAP_TESTNO - $1 # TODO $2"
 	fi
+	KTAP_TESTNO=$((KTAP_TESTNO + 1))
+	_tap_todo=$((_tap_todo + 1))
 	[ -z "${4:-}" ] || echo "# $4"
 }
 
@@ -71,16 +132,42 @@ tap_check() {
 	[ -z "$_out" ] || printf '%s\n' "$_out" | sed 's/^/#   /'
 }
 
-# tap_done: the plan if none was given; status 1 if any point failed or
-# the planned count was not met.
+# tap_done: the plan if none was given, the totals; status 1 if any point
+# failed or the planned count was not met.
 tap_done() {
+	tap_header
+	_tap_n=$((KTAP_TESTNO - 1))
 	if [ -z "$_tap_planned" ]; then
-		echo "1..$_tap_n"
-	elif [ "$_tap_planned" -ne "$_tap_n" ]; then
+		ktap_set_plan "$_tap_n"
+	fi
+	ktap_print_totals
+	if [ -n "$_tap_planned" ] && [ "$_tap_planned" -ne "$_tap_n" ]; then
 		echo "# planned $_tap_planned tests but ran $_tap_n"
 		return 1
 	fi
-	[ "$_tap_failed" -eq 0 ]
+	[ "$KTAP_CNT_FAIL" -eq 0 ]
+}
+
+# holefs_require_cmd CMD...: skip the whole test (as below) unless every
+# CMD is on PATH (the Rust tools come from scripts/build-tools, not from
+# the kselftest build).
+holefs_require_cmd() {
+	for _cmd in "$@"; do
+		command -v "$_cmd" >/dev/null 2>&1 && continue
+		tap_header
+		_ktap ktap_skip_all "$_cmd not on PATH"
+		exit "$KSFT_SKIP"
+	done
+}
+
+# holefs_require_module: skip the whole test (KTAP "1..0 # SKIP", exit
+# status KSFT_SKIP) unless holefs.ko is there to load: the tests load it
+# themselves, with the module parameters they test.
+holefs_require_module() {
+	[ -f "$HOLEFS_KO" ] && return 0
+	tap_header
+	_ktap ktap_skip_all "no $HOLEFS_KO to load (set HOLEFS_KO to the module)"
+	exit "$KSFT_SKIP"
 }
 
 # diag MSG...: a TAP comment line.
@@ -98,7 +185,7 @@ holefs_loaded() {
 # is already loaded (holefs_unload first to change parameters).
 holefs_load() {
 	holefs_loaded && return 0
-	insmod "$HOLEFS_DIR/holefs.ko" "$@"
+	insmod "$HOLEFS_KO" "$@"
 }
 
 holefs_unload() {

@@ -22,6 +22,7 @@
 # HOLEFS_LOCKED_MS: how long the reproducer runs (default 3000).
 
 . "$(dirname "$0")/lib.sh"
+holefs_require_module
 
 NPOINTS=6
 

@@ -20,6 +20,7 @@
 # accounted" at the end.
 
 . "$(dirname "$0")/lib.sh"
+holefs_require_module
 
 top=$(mktemp -d)
 mnt=$top/mnt

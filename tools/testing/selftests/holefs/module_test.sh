@@ -6,6 +6,7 @@
 # and no kernel report on the way.
 
 . "$(dirname "$0")/lib.sh"
+holefs_require_module
 
 mnt=$(mktemp -d)/mnt
 mkdir -p "$mnt" "$mnt-bogus"

@@ -14,6 +14,7 @@
 # errnos are checked by holefs_policy.c.
 
 . "$(dirname "$0")/lib.sh"
+holefs_require_module
 
 base=$(mktemp -d)
 mnt=$base/mnt

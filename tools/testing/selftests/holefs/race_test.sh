@@ -28,6 +28,8 @@
 # reproducer), RACE_SIZE [1m].
 
 . "$(dirname "$0")/lib.sh"
+holefs_require_module
+holefs_require_cmd holefs-repro holefs_race
 
 : "${RACE_SAFE_MS:=1500}" "${RACE_DETECT_MS:=4000}" "${RACE_SIZE:=1m}"
 DELAY_US=2000

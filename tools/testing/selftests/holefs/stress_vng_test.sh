@@ -33,6 +33,7 @@
 #                         only 2.5-4x faster).
 
 . "$(dirname "$0")/lib.sh"
+holefs_require_module
 
 secs=${HOLEFS_STRESS_SECONDS:-12}
 falloc_bytes=${HOLEFS_STRESS_FALLOCATE_BYTES:-32m}

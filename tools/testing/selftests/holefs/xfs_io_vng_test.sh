@@ -18,6 +18,7 @@
 # golden file after a deliberate change.
 
 . "$(dirname "$0")/lib.sh"
+holefs_require_module
 
 golden=$HOLEFS_TESTS/xfs_io_basic.out
 base=$(mktemp -d)
