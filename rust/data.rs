@@ -2,59 +2,94 @@
 
 //! Moving data between the page cache and the backing store.
 //!
-//! Reads copy a block into the folio (a hole reads as zeros).  Writes
-//! reserve the block when the folio is dirtied (`write_begin`, and
+//! Reads copy blocks into the folio page by page (a hole reads as zeros).
+//! Writes reserve the blocks when the folio is dirtied (`write_begin`, and
 //! `page_mkwrite` in [`crate::fault`]), so writeback only copies and never
-//! finds the store full.  holefs never creates large folios: every folio is
-//! one page.
+//! finds the store full.  A folio may hold one page (`folios=small`) or
+//! `1 << order` pages (`folios=large`): the dirty bit is the folio's, so
+//! dirtying reserves a block for every page of the folio inside EOF, and
+//! writeback writes every such page.
 
 #![forbid(unsafe_code)]
 
-use core::ops::Deref;
+use core::ops::{Deref, Range};
 
 use kernel::prelude::*;
 use kernel::types::ARef;
 
+use crate::range::pages_for;
 use crate::state::HoleFs;
 use crate::stats::Counter;
 use crate::vfs::aops::{AddressSpaceOperations, Readahead};
 use crate::vfs::folio::{Folio, LockedFolio};
 use crate::vfs::inode::{Inode, InodeLocked};
-use crate::vfs::PAGE_SIZE;
+use crate::vfs::{PAGE_SHIFT, PAGE_SIZE};
 
-/// holefs's `address_space_operations`.
+/// `address_space_operations` of holefs.
 pub(crate) struct Data;
 
-/// Fills a locked folio of `inode` from the store and marks it uptodate.
+/// Fills a locked folio of `inode` from the store, page by page, and marks
+/// it uptodate.
 fn fill_folio<R: Deref<Target = Folio>>(inode: &Inode<HoleFs>, folio: &mut LockedFolio<R>) {
     let index = folio.index();
     {
-        let mut page = folio.map();
         let map = inode.data().map.lock();
-        match map.get(index) {
-            Some(block) => block.read(page.bytes()),
-            None => page.bytes().fill(0),
+        let mut n = 0;
+        while let Some(mut page) = folio.map_page(n) {
+            match map.get(index + n) {
+                Some(block) => block.read(page.bytes()),
+                None => page.bytes().fill(0),
+            }
+            n += 1;
         }
     }
     folio.mark_uptodate();
+    let stats = &inode.super_block().data().acct.stats;
+    stats.inc(Counter::filled_order(folio.order()));
+    stats.add(Counter::PagesFilled, folio.nr_pages());
 }
 
-/// Zeroes the cached bytes of the page holding `size` from `size` to the
-/// page's end, if that page is cached: they may hold what an mmap store
-/// beyond EOF left there, and must read as zeros once the size grows past
-/// them.  `i_rwsem` must be held (the argument says so).
+/// The pages of `folio` that hold file data in a file of `size` bytes: a
+/// folio may straddle EOF.
+fn pages_inside_eof(folio: &Folio, size: u64) -> Range<u64> {
+    let first = folio.index();
+    let inside = pages_for(size.saturating_sub(folio.pos()), PAGE_SHIFT);
+    first..first + inside.min(folio.nr_pages())
+}
+
+/// Reserves a block for every page of `folio` inside EOF (`size`), before
+/// the folio is dirtied: all or nothing, so `ENOSPC` reaches the task that
+/// dirties the folio and never writeback.
+pub(crate) fn reserve_folio_blocks(inode: &Inode<HoleFs>, folio: &Folio, size: u64) -> Result {
+    let sbi = inode.super_block().data();
+    let mut map = inode.data().map.lock();
+    let reserved = map.ensure_range(
+        pages_inside_eof(folio, size),
+        &sbi.acct.pool,
+        &sbi.acct.stats,
+    );
+    // A failure part way (ENOMEM) keeps the blocks already allocated.
+    inode.set_blocks(map.len());
+    reserved.map(|_| ())
+}
+
+/// Zeroes the cached bytes from `size` to the end of the folio holding
+/// that byte, if it is cached: they may hold what an mmap store beyond EOF
+/// left there, and must read as zeros once the size grows past them.  With
+/// a large folio the store may have reached pages past the EOF page: the
+/// whole folio was mapped (fault-around, or one PMD).  No byte past EOF is
+/// file data, so zeroing them all is always right.  `i_rwsem` must be held
+/// (the argument says so).
 pub(crate) fn zero_folio_tail(inode: &InodeLocked<HoleFs>, size: u64) {
-    let offset = (size % PAGE_SIZE) as usize;
-    if offset == 0 {
-        return;
-    }
     let mapping = inode.mapping();
     let Some(folio) = mapping.get_folio(size / PAGE_SIZE) else {
         return;
     };
     let mut folio = LockedFolio::lock(folio);
-    if mapping.owns(&folio) {
-        folio.zero_range(offset, PAGE_SIZE as usize - offset);
+    let end = folio.pos() + folio.size();
+    if mapping.owns(&folio) && folio.pos() <= size && size < end {
+        let offset = (size - folio.pos()) as usize;
+        folio.zero_range(offset, (end - size) as usize);
     }
 }
 
@@ -82,47 +117,62 @@ impl AddressSpaceOperations for Data {
     }
 
     /// Writes one locked folio (dirty bit cleared by `writeback_iter`) to
-    /// the store.
+    /// the store: each of its pages inside EOF to that page's block.
     fn write_folio(inode: &Inode<HoleFs>, folio: LockedFolio<&Folio>) -> Result {
         let sbi = inode.super_block().data();
         let size = inode.size();
-        let index = folio.index();
-        let pos = index * PAGE_SIZE;
+        let pos = folio.pos();
         if pos >= size {
             // Wholly past EOF: a truncate is removing it.
             return Ok(());
         }
+        let pages = pages_inside_eof(&folio, size);
+        let large = folio.order() > 0;
         let mut folio = folio.start_writeback();
         let result = {
             let mut map = inode.data().map.lock();
-            // The block was reserved when the folio was dirtied; only an
-            // unsafe policy can have freed it since.
-            map.ensure(index, &sbi.acct.pool, &sbi.acct.stats)
-                .map(|block| {
-                    let mut page = folio.map();
+            // The blocks were reserved when the folio was dirtied; only an
+            // unsafe policy, or a size grown past a dirty folio that
+            // straddled EOF, can have left a page without one.
+            let ensured = map.ensure_range(pages.clone(), &sbi.acct.pool, &sbi.acct.stats);
+            if ensured.is_ok() {
+                for index in pages.clone() {
+                    let n = index - pages.start;
+                    let (Some(mut page), Some(block)) = (folio.map_page(n), map.get_mut(index))
+                    else {
+                        continue;
+                    };
                     // Bytes past EOF in the last page are not file data.
-                    let valid = (size - pos).min(PAGE_SIZE) as usize;
+                    let valid = (size - index * PAGE_SIZE).min(PAGE_SIZE) as usize;
                     block.write(&page.bytes()[..valid]);
                     block.zero(valid, PAGE_SIZE as usize - valid);
-                })
-                .map(|()| inode.set_blocks(map.len()))
+                }
+            }
+            inode.set_blocks(map.len());
+            ensured.map(|_| ())
         };
         match result {
-            Ok(()) => sbi.acct.stats.inc(Counter::WritebackFolios),
+            Ok(()) => {
+                sbi.acct.stats.inc(Counter::WritebackFolios);
+                sbi.acct
+                    .stats
+                    .add(Counter::WritebackPages, pages.end - pages.start);
+                if large {
+                    sbi.acct.stats.inc(Counter::WritebackLargeFolios);
+                }
+            }
             Err(e) => inode.mapping().set_error(e),
         }
         // Dropping `folio` unlocks it, then ends writeback.
         result
     }
 
-    /// Reserves the block and prepares the folio for a buffered write.
+    /// Prepares the folio for a buffered write and reserves its blocks.
     fn write_begin(
         inode: &InodeLocked<HoleFs>,
         pos: u64,
         len: u32,
     ) -> Result<LockedFolio<ARef<Folio>>> {
-        let sbi = inode.super_block().data();
-        let index = pos / PAGE_SIZE;
         let size = inode.size();
         if pos > size {
             // The write extends the file past its EOF page: bytes an mmap
@@ -132,16 +182,17 @@ impl AddressSpaceOperations for Data {
             // which may be the same one.
             zero_folio_tail(inode, size);
         }
-        {
-            // Reserve the block now: ENOSPC must reach the writer, not
-            // writeback.
-            let mut map = inode.data().map.lock();
-            map.ensure(index, &sbi.acct.pool, &sbi.acct.stats)?;
-            inode.set_blocks(map.len());
-        }
-        let mut folio = inode.mapping().grab_folio_for_write(index)?;
-        if !folio.is_uptodate() && u64::from(len) != PAGE_SIZE {
-            // A partial write needs the rest of the page from the store.
+        let mut folio = inode
+            .mapping()
+            .grab_folio_for_write(pos / PAGE_SIZE, len as usize)?;
+        // The write dirties the whole folio: reserve every page of it inside
+        // the EOF the write leaves.  ENOSPC must reach the writer, not
+        // writeback.
+        reserve_folio_blocks(inode, &folio, size.max(pos + u64::from(len)))?;
+        // The caller copies at most up to the folio's end.
+        let whole = pos == folio.pos() && u64::from(len) >= folio.size();
+        if !folio.is_uptodate() && !whole {
+            // A partial write needs the rest of the folio from the store.
             fill_folio(inode, &mut folio);
         }
         Ok(folio)
@@ -158,8 +209,8 @@ impl AddressSpaceOperations for Data {
     ) -> u32 {
         let mut copied = copied;
         if !folio.is_uptodate() {
-            // Only a whole-page write leaves the folio not uptodate; a short
-            // copy into it is retried by the caller.
+            // Only a whole-folio write leaves the folio not uptodate; a
+            // short copy into it is retried by the caller.
             if copied < len {
                 copied = 0;
             } else {

@@ -12,6 +12,7 @@
 
 use kernel::prelude::*;
 
+use crate::data::reserve_folio_blocks;
 use crate::options::{FaultPolicy, MapPagesPolicy};
 use crate::range::pages_for;
 use crate::state::HoleFs;
@@ -19,7 +20,7 @@ use crate::stats::Counter;
 use crate::vfs::folio::LockedFolio;
 use crate::vfs::vm::{FaultRet, VmFault};
 use crate::vfs::vm_ops::VmOperations;
-use crate::vfs::{PAGE_SHIFT, PAGE_SIZE};
+use crate::vfs::PAGE_SHIFT;
 
 /// The fault operations with `->map_pages`.
 pub(crate) struct FaultOps;
@@ -102,7 +103,7 @@ fn map_pages(vmf: &VmFault<HoleFs>, start: u64, end: u64) -> FaultRet {
     ret
 }
 
-/// Makes a mapped page writable: reserves its block.  Lock order:
+/// Makes a mapped page writable: reserves the blocks of its folio.  Lock order:
 /// `sb_start_pagefault` -> `invalidate_lock` (shared) -> folio lock ->
 /// block map, as in locking.rst for `->page_mkwrite`.
 fn page_mkwrite(vmf: &VmFault<HoleFs>) -> FaultRet {
@@ -115,20 +116,15 @@ fn page_mkwrite(vmf: &VmFault<HoleFs>) -> FaultRet {
     file.update_time();
     let _fills = mapping.invalidate_lock_shared();
     let folio = LockedFolio::lock(vmf.page_folio());
-    if !mapping.owns(&folio) || folio.index() * PAGE_SIZE >= inode.size() {
+    let size = inode.size();
+    if !mapping.owns(&folio) || folio.pos() >= size {
         // Truncated or punched meanwhile.
         return FaultRet::NOPAGE;
     }
-    // Reserve the block before the folio is dirty: ENOSPC here is SIGBUS
-    // for this writer, and writeback never runs out of space.
-    let reserved = {
-        let mut map = inode.data().map.lock();
-        let r = map
-            .ensure(folio.index(), &sbi.acct.pool, &sbi.acct.stats)
-            .map(|_| ());
-        inode.set_blocks(map.len());
-        r
-    };
+    // Reserve the blocks before the folio is dirty: ENOSPC here is SIGBUS
+    // for this writer, and writeback never runs out of space.  The whole
+    // folio becomes dirty, so every page of it inside EOF needs one.
+    let reserved = reserve_folio_blocks(inode, &folio, size);
     match reserved {
         Ok(()) => {
             let mut folio = folio;

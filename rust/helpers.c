@@ -75,10 +75,15 @@ struct folio *holefs_filemap_get_folio(struct address_space *mapping,
 	return filemap_get_folio(mapping, index);
 }
 
+/*
+ * fgf_set_order(len) asks for a folio as large as the write where the
+ * mapping allows large folios (as iomap does); order 0 otherwise.
+ */
 struct folio *holefs_filemap_grab_folio_write(struct address_space *mapping,
-					      pgoff_t index)
+					      pgoff_t index, size_t len)
 {
-	return __filemap_get_folio(mapping, index, FGP_WRITEBEGIN,
+	return __filemap_get_folio(mapping, index,
+				   FGP_WRITEBEGIN | fgf_set_order(len),
 				   mapping_gfp_mask(mapping));
 }
 
@@ -136,6 +141,35 @@ void holefs_folio_start_writeback(struct folio *folio)
 pgoff_t holefs_folio_index(struct folio *folio)
 {
 	return folio_index(folio);
+}
+
+size_t holefs_folio_size(struct folio *folio)
+{
+	return folio_size(folio);
+}
+
+unsigned int holefs_folio_order(struct folio *folio)
+{
+	return folio_order(folio);
+}
+
+void holefs_mapping_set_large_folios(struct address_space *mapping)
+{
+	mapping_set_large_folios(mapping);
+}
+
+/*
+ * Whether mapping_set_large_folios() has an effect on this kernel: it does
+ * nothing without CONFIG_TRANSPARENT_HUGEPAGE.  Asked of a probe mapping
+ * that only carries the flags, so that a mount can refuse folios=large
+ * before it has an inode.
+ */
+bool holefs_large_folios_supported(void)
+{
+	struct address_space probe = {};
+
+	mapping_set_large_folios(&probe);
+	return mapping_large_folio_support(&probe);
 }
 
 struct address_space *holefs_folio_mapping(struct folio *folio)

@@ -23,7 +23,7 @@ void holefs_invalidate_unlock_shared(struct address_space *mapping);
 struct folio *holefs_filemap_get_folio(struct address_space *mapping,
 				       pgoff_t index);
 struct folio *holefs_filemap_grab_folio_write(struct address_space *mapping,
-					      pgoff_t index);
+					      pgoff_t index, size_t len);
 struct folio *holefs_read_mapping_folio(struct address_space *mapping,
 					pgoff_t index, struct file *file);
 struct folio *holefs_readahead_folio(struct readahead_control *rac);
@@ -36,6 +36,10 @@ bool holefs_folio_test_uptodate(struct folio *folio);
 void holefs_folio_mark_uptodate(struct folio *folio);
 void holefs_folio_start_writeback(struct folio *folio);
 pgoff_t holefs_folio_index(struct folio *folio);
+size_t holefs_folio_size(struct folio *folio);
+unsigned int holefs_folio_order(struct folio *folio);
+void holefs_mapping_set_large_folios(struct address_space *mapping);
+bool holefs_large_folios_supported(void);
 struct address_space *holefs_folio_mapping(struct folio *folio);
 void *holefs_kmap_local_folio(struct folio *folio, size_t offset);
 void holefs_kunmap_local(const void *addr);

@@ -14,14 +14,14 @@ use kernel::prelude::*;
 use crate::data::Data;
 use crate::file::RegularFile;
 use crate::namespace::{Directory, FileInode};
-use crate::options::{MountConfig, OptionError, OptionKey};
+use crate::options::{FolioSize, MountConfig, OptionError, OptionKey};
 use crate::state::{HoleFs, InodeInfo, SbInfo};
 use crate::vfs::fs_type::{FileSystemType, ParamError};
 use crate::vfs::inode::Inode;
 use crate::vfs::params;
 use crate::vfs::sb::{NewSuperBlock, SeqFile, StatFs, SuperBlock};
 use crate::vfs::super_ops::SuperOperations;
-use crate::vfs::{total_ram_bytes, PAGE_SIZE};
+use crate::vfs::{large_folios_supported, total_ram_bytes, PAGE_SIZE};
 
 /// Default backing-store size: a quarter of RAM.
 fn default_size() -> u64 {
@@ -48,6 +48,7 @@ impl FileSystemType for HoleFs {
         c"punch",
         c"punch_delay_us",
         c"truncate_delay_us",
+        c"folios",
     ];
 
     fn new_options() -> Result<MountConfig> {
@@ -85,6 +86,15 @@ impl FileSystemType for HoleFs {
                 errno: EINVAL,
                 message: "fixed at mount; remount cannot change it",
             }),
+            // Only a new mount creates page caches (a remount that repeats
+            // folios=large was allowed by this check at mount).
+            None if opts.folios == FolioSize::Large && !large_folios_supported() => {
+                Err(ParamError {
+                    errno: EINVAL,
+                    message: "folios=large: this kernel's page cache has no large folios \
+                              (CONFIG_TRANSPARENT_HUGEPAGE is off)",
+                })
+            }
             _ => Ok(()),
         }
     }
@@ -105,6 +115,10 @@ impl FileSystemType for HoleFs {
 
     fn new_inode_data() -> Result<Pin<KBox<InodeInfo>>> {
         InodeInfo::new()
+    }
+
+    fn large_folios(sb: &SuperBlock<Self>) -> bool {
+        sb.data().config.folios == FolioSize::Large
     }
 }
 

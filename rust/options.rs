@@ -44,6 +44,15 @@ pub(crate) enum PunchPolicy {
     Unlocked,
 }
 
+/// Which folios the page cache of regular files may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FolioSize {
+    /// One page per folio.
+    Small,
+    /// Any order up to `MAX_PAGECACHE_ORDER` (`mapping_set_large_folios()`).
+    Large,
+}
+
 /// The mount options a holefs instance was created with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct MountConfig {
@@ -60,6 +69,8 @@ pub(crate) struct MountConfig {
     /// Sleep between dropping the page cache past the new size and lowering
     /// `i_size` in a truncate that shrinks the file.
     pub(crate) truncate_delay_us: u32,
+    /// Folio sizes of regular files' page caches.
+    pub(crate) folios: FolioSize,
 }
 
 /// The options holefs knows, in the order of the kernel's parameter table.
@@ -77,17 +88,20 @@ pub(crate) enum OptionKey {
     PunchDelayUs,
     /// `truncate_delay_us=`
     TruncateDelayUs,
+    /// `folios=`
+    Folios,
 }
 
 impl OptionKey {
     /// Every option, indexed by its number in the parameter table.
-    pub(crate) const ALL: [OptionKey; 6] = [
+    pub(crate) const ALL: [OptionKey; 7] = [
         OptionKey::Size,
         OptionKey::MapPages,
         OptionKey::Fault,
         OptionKey::Punch,
         OptionKey::PunchDelayUs,
         OptionKey::TruncateDelayUs,
+        OptionKey::Folios,
     ];
 
     /// The option's name as written on the mount command line.
@@ -99,6 +113,7 @@ impl OptionKey {
             OptionKey::Punch => "punch",
             OptionKey::PunchDelayUs => "punch_delay_us",
             OptionKey::TruncateDelayUs => "truncate_delay_us",
+            OptionKey::Folios => "folios",
         }
     }
 
@@ -167,6 +182,7 @@ impl MountConfig {
             punch: PunchPolicy::Locked,
             punch_delay_us: 0,
             truncate_delay_us: 0,
+            folios: FolioSize::Small,
         }
     }
 
@@ -229,6 +245,15 @@ impl MountConfig {
             }
             OptionKey::PunchDelayUs => self.punch_delay_us = parse_delay_us(value)?,
             OptionKey::TruncateDelayUs => self.truncate_delay_us = parse_delay_us(value)?,
+            OptionKey::Folios => {
+                // A safe option: large folios change the folio sizes the
+                // paths handle, not their locking.
+                self.folios = match value {
+                    b"small" => FolioSize::Small,
+                    b"large" => FolioSize::Large,
+                    _ => return Err(OptionError::Invalid("expected small or large")),
+                };
+            }
         }
         Ok(())
     }
@@ -244,6 +269,7 @@ impl MountConfig {
             OptionKey::Punch => self.punch == other.punch,
             OptionKey::PunchDelayUs => self.punch_delay_us == other.punch_delay_us,
             OptionKey::TruncateDelayUs => self.truncate_delay_us == other.truncate_delay_us,
+            OptionKey::Folios => self.folios == other.folios,
         }
     }
 
@@ -291,6 +317,11 @@ impl fmt::Display for MountConfig {
         };
         write!(f, ",fault={fault},punch={punch}")?;
         write!(f, ",punch_delay_us={}", self.punch_delay_us)?;
-        write!(f, ",truncate_delay_us={}", self.truncate_delay_us)
+        write!(f, ",truncate_delay_us={}", self.truncate_delay_us)?;
+        let folios = match self.folios {
+            FolioSize::Small => "small",
+            FolioSize::Large => "large",
+        };
+        write!(f, ",folios={folios}")
     }
 }

@@ -135,6 +135,38 @@ impl PageSpan {
     }
 }
 
+/// Splits the whole pages `full` of a punched range into the pages whose
+/// blocks are freed and the pages whose blocks are kept (and zeroed)
+/// because the page cache still holds them: each range of `kept` is a
+/// large folio at one edge of the punch that truncate_inode_partial_folio()
+/// zeroed but could not split and kept, dirty.  Such a folio holds the
+/// first or the last page the punch touches, so it can only shorten `full`
+/// at one end.  Returns the range to free and the (possibly empty) ranges
+/// to keep.
+pub(crate) fn free_around_kept(
+    full: Range<u64>,
+    kept: &[Range<u64>],
+) -> (Range<u64>, [Range<u64>; 2]) {
+    let mut free = full.clone();
+    let mut keep = [0..0, 0..0];
+    for (slot, k) in keep.iter_mut().zip(kept) {
+        let inside = k.start.max(full.start)..k.end.min(full.end);
+        if inside.start >= inside.end {
+            continue;
+        }
+        if k.start <= free.start {
+            free.start = free.start.max(k.end);
+        } else {
+            free.end = free.end.min(k.start);
+        }
+        *slot = inside;
+    }
+    if free.start > free.end {
+        free.end = free.start;
+    }
+    (free, keep)
+}
+
 /// `SEEK_DATA` from `offset` in a file of `size` bytes.  `next_block(i)`
 /// returns the first allocated page index `>= i`.  `None` means ENXIO.
 pub(crate) fn seek_data(

@@ -62,6 +62,67 @@ counters! {
     Preallocs => "preallocs",
     /// Blocks freed by hole punch.
     PunchBlocksFreed => "punch_blocks_freed",
+    /// Folios of order 0 filled from the store (read_folio, readahead,
+    /// the fill before a partial write).
+    FilledOrder0 => "folios_filled_order0",
+    /// Folios of order 1 filled from the store.
+    FilledOrder1 => "folios_filled_order1",
+    /// Folios of order 2 filled from the store.
+    FilledOrder2 => "folios_filled_order2",
+    /// Folios of order 3 filled from the store.
+    FilledOrder3 => "folios_filled_order3",
+    /// Folios of order 4 filled from the store.
+    FilledOrder4 => "folios_filled_order4",
+    /// Folios of order 5 filled from the store.
+    FilledOrder5 => "folios_filled_order5",
+    /// Folios of order 6 filled from the store.
+    FilledOrder6 => "folios_filled_order6",
+    /// Folios of order 7 filled from the store.
+    FilledOrder7 => "folios_filled_order7",
+    /// Folios of order 8 filled from the store.
+    FilledOrder8 => "folios_filled_order8",
+    /// Folios of order 9 or more filled from the store (9 is
+    /// `MAX_PAGECACHE_ORDER` with 4 KiB pages on x86-64).
+    FilledOrder9 => "folios_filled_order9",
+    /// Large folios written back (any order above 0).
+    WritebackLargeFolios => "writeback_large_folios",
+    /// Pages written back: `writeback_folios` with order-0 folios.
+    WritebackPages => "writeback_pages",
+    /// Pages filled from the store, in folios of any order.
+    PagesFilled => "pages_filled",
+    /// Large folios that straddled an edge of a punch, zero range or
+    /// truncate: truncate_inode_partial_folio() zeroes the covered part
+    /// and tries to split them.
+    EdgeFoliosLarge => "edge_folios_large",
+    /// Of those, folios found whole in the cache afterwards: the split
+    /// failed and the folio was dirty, so it stays with the range zeroed.
+    EdgeSplitFailedKept => "edge_split_failed_kept",
+    /// Of those, folios gone from the cache afterwards: the split failed
+    /// and the folio was clean, so it was dropped whole (or it was
+    /// reclaimed meanwhile).
+    EdgeSplitFailedDropped => "edge_split_failed_dropped",
+    /// Blocks inside a punched range kept (zeroed, not freed) because a
+    /// kept edge folio still caches their pages.
+    PunchBlocksKept => "punch_blocks_kept",
+}
+
+impl Counter {
+    /// The `folios_filled_order*` counter for a folio of order `order`.
+    pub(crate) fn filled_order(order: u32) -> Counter {
+        const BY_ORDER: [Counter; 10] = [
+            Counter::FilledOrder0,
+            Counter::FilledOrder1,
+            Counter::FilledOrder2,
+            Counter::FilledOrder3,
+            Counter::FilledOrder4,
+            Counter::FilledOrder5,
+            Counter::FilledOrder6,
+            Counter::FilledOrder7,
+            Counter::FilledOrder8,
+            Counter::FilledOrder9,
+        ];
+        BY_ORDER[(order as usize).min(BY_ORDER.len() - 1)]
+    }
 }
 
 /// The counters of one mount.

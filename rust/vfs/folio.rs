@@ -77,6 +77,27 @@ impl Folio {
         unsafe { b::holefs_folio_index(self.as_raw()) as u64 }
     }
 
+    /// The folio's order: it holds `1 << order` pages.
+    pub(crate) fn order(&self) -> u32 {
+        // SAFETY: the folio is referenced (type invariant).
+        unsafe { b::holefs_folio_order(self.as_raw()) }
+    }
+
+    /// Number of pages in the folio.
+    pub(crate) fn nr_pages(&self) -> u64 {
+        1 << self.order()
+    }
+
+    /// The folio's size in bytes.
+    pub(crate) fn size(&self) -> u64 {
+        self.nr_pages() * kernel::page::PAGE_SIZE as u64
+    }
+
+    /// The file position of the folio's first byte.
+    pub(crate) fn pos(&self) -> u64 {
+        self.index() * kernel::page::PAGE_SIZE as u64
+    }
+
     /// Whether the folio's contents are valid.
     pub(crate) fn is_uptodate(&self) -> bool {
         // SAFETY: the folio is referenced (type invariant).
@@ -160,19 +181,25 @@ impl<R: Deref<Target = Folio>> LockedFolio<R> {
         unsafe { b::holefs_folio_zero_range(self.as_raw(), offset, len) };
     }
 
-    /// Maps the folio's first page for reading and writing.
+    /// Maps page `n` of the folio (counted from its first page) for
+    /// reading and writing; `None` if the folio has no page `n`.
     ///
-    /// Filesystems that create large folios must map each page in turn;
-    /// one whose mappings hold only order-0 folios sees the whole folio.
-    pub(crate) fn map(&mut self) -> MappedPage<'_> {
-        // SAFETY: the folio is locked and referenced for the borrow.
-        let addr = unsafe { b::holefs_kmap_local_folio(self.as_raw(), 0) }.cast::<u8>();
-        // INVARIANT: `addr` maps the folio's first page; the folio lock held
+    /// A large folio may live in highmem, where only one page at a time can
+    /// be mapped: callers go through the folio page by page.
+    pub(crate) fn map_page(&mut self, n: u64) -> Option<MappedPage<'_>> {
+        if n >= self.nr_pages() {
+            return None;
+        }
+        let offset = n as usize * kernel::page::PAGE_SIZE;
+        // SAFETY: the folio is locked and referenced for the borrow, and
+        // `offset` lies inside it (checked above).
+        let addr = unsafe { b::holefs_kmap_local_folio(self.as_raw(), offset) }.cast::<u8>();
+        // INVARIANT: `addr` maps page `n` of the folio; the folio lock held
         // through the `&mut` borrow gives exclusive access to it.
-        MappedPage {
+        Some(MappedPage {
             addr,
             _folio: PhantomData,
-        }
+        })
     }
 
     /// Starts writeback of the folio, keeping it locked until the returned
@@ -225,9 +252,9 @@ pub(crate) struct FolioWriteback<R: Deref<Target = Folio>> {
 }
 
 impl<R: Deref<Target = Folio>> FolioWriteback<R> {
-    /// Maps the folio's first page (see [`LockedFolio::map`]).
-    pub(crate) fn map(&mut self) -> MappedPage<'_> {
-        self.locked.map()
+    /// Maps page `n` of the folio (see [`LockedFolio::map_page`]).
+    pub(crate) fn map_page(&mut self, n: u64) -> Option<MappedPage<'_>> {
+        self.locked.map_page(n)
     }
 }
 
@@ -244,7 +271,7 @@ impl<R: Deref<Target = Folio>> Drop for FolioWriteback<R> {
     }
 }
 
-/// A kernel mapping of a locked folio's first page (`kmap_local_folio`).
+/// A kernel mapping of one page of a locked folio (`kmap_local_folio`).
 ///
 /// # Invariants
 ///

@@ -89,6 +89,13 @@ pub(crate) trait FileSystemType: FileSystem {
 
     /// Data for a new inode.
     fn new_inode_data() -> Result<Pin<KBox<Self::INodeData>>>;
+
+    /// Whether the page cache of regular files of `sb` may hold large
+    /// folios (`mapping_set_large_folios()`).  Every address_space
+    /// operation must then handle folios of any order.
+    fn large_folios(_sb: &SuperBlock<Self>) -> bool {
+        false
+    }
 }
 
 /// Keeps filesystem `T` registered while alive.
@@ -390,6 +397,7 @@ impl<T: FileSystemType> SuperBlock<T> {
         dev: u32,
     ) -> Result<NewInode<T>> {
         let data = T::new_inode_data()?;
+        let large_folios = T::large_folios(self);
         let sb = self.as_raw();
         // SAFETY: `sb` is a live superblock.
         let inode = unsafe { b::new_inode(sb) };
@@ -415,6 +423,11 @@ impl<T: FileSystemType> SuperBlock<T> {
                 b::S_IFREG => {
                     (*inode).i_op = IopsTable::<T::FileInodeOps>::build();
                     (*inode).__bindgen_anon_3.i_fop = FopsTable::<T::FileOps>::build();
+                    // Set before anyone can reach the page cache, as
+                    // mapping_set_large_folios() requires.
+                    if large_folios {
+                        b::holefs_mapping_set_large_folios((*inode).i_mapping);
+                    }
                 }
                 b::S_IFDIR => {
                     (*inode).i_op = IopsTable::<T::DirOps>::build();

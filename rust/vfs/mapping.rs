@@ -74,12 +74,20 @@ impl<T: FileSystem> AddressSpace<T> {
         folio.ok().map(|f| unsafe { Folio::from_owned_raw(f) })
     }
 
-    /// The folio at `index`, found or created, locked and waited for stable
-    /// for a buffered write (`FGP_WRITEBEGIN`).  May sleep.
-    pub(crate) fn grab_folio_for_write(&self, index: u64) -> Result<LockedFolio<ARef<Folio>>> {
+    /// The folio holding page `index`, found or created, locked and waited
+    /// for stable for a buffered write of `len` bytes (`FGP_WRITEBEGIN`).
+    /// A created folio is as large as `len` suggests where the mapping
+    /// allows large folios, one page otherwise; a found one may be of any
+    /// size.  May sleep.
+    pub(crate) fn grab_folio_for_write(
+        &self,
+        index: u64,
+        len: usize,
+    ) -> Result<LockedFolio<ARef<Folio>>> {
         // SAFETY: the mapping is live.
-        let folio =
-            from_err_ptr(unsafe { b::holefs_filemap_grab_folio_write(self.as_raw(), index as _) })?;
+        let folio = from_err_ptr(unsafe {
+            b::holefs_filemap_grab_folio_write(self.as_raw(), index as _, len)
+        })?;
         // SAFETY: `FGP_LOCK` in `FGP_WRITEBEGIN`: the folio is locked and
         // referenced for us.
         Ok(unsafe { LockedFolio::from_locked(Folio::from_owned_raw(folio)) })

@@ -82,6 +82,14 @@ pub(crate) fn fsleep(usecs: u32) {
     unsafe { b::holefs_fsleep(usecs as _) };
 }
 
+/// Whether the page cache of this kernel can hold large folios
+/// (`mapping_large_folio_support()` after `mapping_set_large_folios()`;
+/// false without `CONFIG_TRANSPARENT_HUGEPAGE`).
+pub(crate) fn large_folios_supported() -> bool {
+    // SAFETY: probes a mapping of its own; no global state.
+    unsafe { b::holefs_large_folios_supported() }
+}
+
 /// Total RAM in bytes.
 pub(crate) fn total_ram_bytes() -> u64 {
     // SAFETY: reads a global counter.

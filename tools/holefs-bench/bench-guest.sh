@@ -8,7 +8,8 @@
 # lines, which scripts/bench-report reads back.  POSIX sh (busybox ash).
 #
 # Environment (set by scripts/bench):
-#	BENCH_FS           labels: holefs-<map_pages policy>, tmpfs, ext4, xfs
+#	BENCH_FS           labels: holefs-<map_pages policy>[-large] (-large:
+#	                   folios=large), tmpfs, ext4, xfs
 #	BENCH_ARGS         options for `holefs-bench run` (sizes, reps, phases)
 #	BENCH_HOLEFS_OPTS  extra holefs mount options
 #	BENCH_TIMEOUT      seconds holefs-bench may take (1200)
@@ -16,7 +17,7 @@
 # (made on the host: busybox has no mkfs); they are written to /dev/ram0
 # and /dev/ram1.
 
-: "${BENCH_FS:=holefs-filemap holefs-trylock holefs-off tmpfs ext4 xfs}"
+: "${BENCH_FS:=holefs-filemap holefs-filemap-large holefs-trylock holefs-off tmpfs ext4 xfs}"
 : "${BENCH_ARGS:=}"
 : "${BENCH_HOLEFS_OPTS:=}"
 : "${BENCH_TIMEOUT:=1200}"
@@ -40,6 +41,12 @@ fail() {
 bench_mount() {
 	mkdir -p "$2"
 	case $1 in
+	holefs-*-large)
+		# The same policy with large folios in the page cache.
+		_mp=${1#holefs-}
+		mount -t holefs -o "size=2g,map_pages=${_mp%-large},folios=large${BENCH_HOLEFS_OPTS:+,$BENCH_HOLEFS_OPTS}" \
+			holefs "$2"
+		;;
 	holefs-*)
 		mount -t holefs -o "size=2g,map_pages=${1#holefs-}${BENCH_HOLEFS_OPTS:+,$BENCH_HOLEFS_OPTS}" \
 			holefs "$2"

@@ -100,8 +100,43 @@ fn show_options_format() {
     c.apply(OptionKey::MapPages, b"trylock", false).unwrap();
     assert_eq!(
         c.to_string(),
-        ",size=67108864,map_pages=trylock,fault=filemap,punch=locked,punch_delay_us=0,truncate_delay_us=0"
+        ",size=67108864,map_pages=trylock,fault=filemap,punch=locked,punch_delay_us=0,truncate_delay_us=0,folios=small"
     );
+}
+
+#[test]
+fn folios_option_is_safe() {
+    let mut c = MountConfig::new(64 << 20);
+    assert_eq!(c.folios, FolioSize::Small);
+    c.apply(OptionKey::Folios, b"large", false).unwrap();
+    assert_eq!(c.folios, FolioSize::Large);
+    assert_eq!(c.unsafe_policies().count(), 0);
+    assert!(c.to_string().ends_with(",folios=large"));
+    assert!(matches!(
+        c.apply(OptionKey::Folios, b"huge", false),
+        Err(OptionError::Invalid(_))
+    ));
+    assert_eq!(c.folios, FolioSize::Large);
+}
+
+#[test]
+fn punch_frees_around_kept_edge_folios() {
+    // Nothing kept: everything whole is freed.
+    let (free, keep) = free_around_kept(4..20, &[0..0, 0..0]);
+    assert_eq!((free, keep), (4..20, [0..0, 0..0]));
+    // A 16-page folio at 0 kept across the head: pages 4..16 stay, zeroed.
+    let (free, keep) = free_around_kept(4..20, &[0..16, 0..0]);
+    assert_eq!((free, keep), (16..20, [4..16, 0..0]));
+    // One at 16 kept across the tail.
+    let (free, keep) = free_around_kept(4..20, &[0..0, 16..32]);
+    assert_eq!((free, keep), (4..16, [0..0, 16..20]));
+    // One folio holds both edges: nothing is freed.
+    let (free, keep) = free_around_kept(4..12, &[0..16, 0..0]);
+    assert_eq!(free.start, free.end);
+    assert_eq!(keep, [4..12, 0..0]);
+    // A kept folio that holds only the partial head page keeps nothing.
+    let (free, keep) = free_around_kept(4..20, &[2..4, 0..0]);
+    assert_eq!((free, keep), (4..20, [0..0, 0..0]));
 }
 
 #[test]

@@ -29,6 +29,19 @@ impl Scenario {
     }
 }
 
+/// Where the punch (or the truncate) cuts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Geometry {
+    /// Punch the whole range; truncate at a page boundary.
+    #[default]
+    Aligned,
+    /// Punch from (truncate at) a random offset that is not page-aligned:
+    /// the cut lies inside a page, and inside a large folio where the page
+    /// cache has them, which truncate_inode_partial_folio() must zero and
+    /// try to split.  Only the range past the cut is checked.
+    Split,
+}
+
 /// What the result looks like on stdout.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -84,6 +97,9 @@ pub struct Args {
     /// separate fd; the verdict must then be RACE.
     #[arg(long)]
     pub inject_stale: bool,
+    /// Where the punch or truncate cuts.
+    #[arg(long, value_enum, default_value_t)]
+    pub geometry: Geometry,
 }
 
 /// The checked configuration of a run.
@@ -101,6 +117,7 @@ pub struct Config {
     pub seed: u64,
     pub format: Format,
     pub inject_stale: bool,
+    pub geometry: Geometry,
 }
 
 impl Args {
@@ -130,6 +147,7 @@ impl Args {
             seed: self.seed,
             format: if self.json { Format::Json } else { self.format },
             inject_stale: self.inject_stale,
+            geometry: self.geometry,
         })
     }
 }

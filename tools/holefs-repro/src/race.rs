@@ -37,7 +37,7 @@
 //! a write that had not completed when the punch started.  The check is
 //! `stamp::Window::classify`.
 
-use crate::args::{Config, Scenario};
+use crate::args::{Config, Geometry, Scenario};
 use crate::stamp::{self, Class, Window};
 use anyhow::{anyhow, Context};
 use holefs_common::file::{fadvise_dontneed, punch_hole};
@@ -186,9 +186,27 @@ impl Race<'_> {
     }
 
     fn first_word(&self) -> usize {
-        match self.sc {
-            Scenario::Truncate => self.cut.load(Ordering::Relaxed) / 8,
-            _ => 0,
+        if self.cuts() {
+            self.cut.load(Ordering::Relaxed).div_ceil(8)
+        } else {
+            0
+        }
+    }
+
+    /// Whether the bytes before `cut` keep their data this round: a
+    /// truncate, or a punch of split geometry.
+    fn cuts(&self) -> bool {
+        self.sc == Scenario::Truncate || self.cfg.geometry == Geometry::Split
+    }
+
+    /// A random cut: a page boundary inside the range, or with split
+    /// geometry an 8-byte-aligned offset inside a page (never its start).
+    fn random_cut(&self, rng: &mut Xoshiro256PlusPlus) -> usize {
+        match self.cfg.geometry {
+            Geometry::Aligned => (1 + below(rng, self.npages - 1)) * self.page,
+            Geometry::Split => {
+                below(rng, self.npages) * self.page + 8 * (1 + below(rng, self.wpp - 1))
+            }
         }
     }
 
@@ -343,7 +361,7 @@ impl Race<'_> {
         if v == 0 || gen != round || w.live_round == round {
             return;
         }
-        if self.sc == Scenario::Truncate && word * 8 < self.cut.load(Ordering::Relaxed) {
+        if self.cuts() && word * 8 < self.cut.load(Ordering::Relaxed) {
             return;
         }
         w.live_round = round;
@@ -603,12 +621,17 @@ impl Race<'_> {
         }
         self.op_gen.store(round, Ordering::Release);
         if self.sc == Scenario::Truncate {
-            let cut = (1 + below(rng, self.npages - 1)) * self.page;
+            let cut = self.random_cut(rng);
             self.cut.store(cut, Ordering::Relaxed);
             self.file.set_len(cut as u64)?;
             self.down_gen.store(round, Ordering::Release);
             spin(rng.below(500));
             return self.file.set_len(self.cfg.size);
+        }
+        if self.cfg.geometry == Geometry::Split {
+            let cut = self.random_cut(rng);
+            self.cut.store(cut, Ordering::Relaxed);
+            return punch_hole(&self.file, cut as u64, self.cfg.size - cut as u64);
         }
         punch_hole(&self.file, 0, self.cfg.size)
     }

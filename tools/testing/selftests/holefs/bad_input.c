@@ -321,6 +321,9 @@ static const struct mount_case mount_cases[] = {
 	{ "truncate_delay_us=", EINVAL },
 	{ "truncate_delay_us=-1", EINVAL },
 	{ "truncate_delay_us=10000001", EINVAL },
+	{ "folios=", EINVAL },
+	{ "folios=huge", EINVAL },
+	{ "folios=LARGE", EINVAL },
 	{ "map_pages=locked", EPERM, true, -1 },
 	{ "fault=unlocked", EPERM, true, -1 },
 	{ "punch=unlocked", EPERM, true, -1 },
@@ -336,6 +339,8 @@ static const struct mount_case mount_cases[] = {
 	{ "punch_delay_us=10000000", 0, false, -1 },
 	{ "truncate_delay_us=0", 0, false, -1 },
 	{ "truncate_delay_us=10000000", 0, false, -1 },
+	{ "folios=small", 0, false, -1 },
+	{ "folios=large", 0, false, -1 },
 	{ "map_pages=trylock,map_pages=off,fault=filemap,punch=locked", 0, false, -1 },
 	{ "", 0, false, -1 },
 };
@@ -397,8 +402,11 @@ TEST(bad_remount_options)
 		{ "map_pages=trylock", EINVAL },
 		{ "fault=filemap,map_pages=off", EINVAL },
 		{ "punch_delay_us=1", EINVAL },
+		{ "folios=large", EINVAL },
+		{ "folios=huge", EINVAL },
 		{ "size=64k", 0 },		/* the same value: accepted */
 		{ "map_pages=filemap", 0 },
+		{ "folios=small", 0 },
 		{ "size=65536,map_pages=filemap,fault=filemap,punch=locked,punch_delay_us=0", 0 },
 		{ "", 0 },
 	};

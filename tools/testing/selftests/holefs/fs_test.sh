@@ -212,7 +212,7 @@ rm -rf times
 # holefs inodes are (fake-)hashed, so __mark_inode_dirty() puts them on the
 # writeback lists: sync(2) and the flusher write dirty folios to the store
 # without an fsync.  (Unhashed, they were written back only by fsync.)
-wb() { holefs_stat writeback_folios "$mnt"; }
+wb() { holefs_stat writeback_pages "$mnt"; }
 sync
 w0=$(wb)
 dd if=/dev/zero bs=4096 count=8 2>/dev/null | tr '\0' w >wb1

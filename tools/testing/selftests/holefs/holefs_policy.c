@@ -132,7 +132,17 @@ TEST_F_TIMEOUT(policy, seq_mmap_read, T_TIMEOUT)
 	close(fd);
 
 	EXPECT_EQ(0, failed);
-	if (!strcmp(variant->map_pages, "off")) {
+	if (large_folios(self->dir)) {
+		/*
+		 * The 2 MiB write made one PMD-sized folio, which one fault
+		 * maps whole (finish_fault() -> do_set_pmd(); 6.12's
+		 * filemap_map_pages() maps no PMD for a folio that reaches
+		 * EOF): nothing is left to fault around.
+		 */
+		EXPECT_GE(SEQ_PAGES / 4, faults);
+		if (!strcmp(variant->map_pages, "off"))
+			EXPECT_EQ(0, calls);
+	} else if (!strcmp(variant->map_pages, "off")) {
 		EXPECT_EQ(0, calls);
 		EXPECT_EQ(0, pages);
 		/* Every page took the slow path. */

@@ -113,10 +113,24 @@ static inline char *make_tmpdir(char *buf, const char *tag)
 	return mkdtemp(buf);
 }
 
-/* mount -t holefs -o @opts holefs @dir; returns 0 or -errno. */
+/*
+ * mount -t holefs -o @opts holefs @dir, with $HOLEFS_EXTRA_OPTS appended
+ * (lib.sh: folios=large runs a suite over large folios); returns 0 or
+ * -errno.
+ */
 static inline int holefs_mount_at(const char *dir, const char *opts)
 {
-	if (mount("holefs", dir, "holefs", 0, opts && *opts ? opts : NULL))
+	const char *extra = getenv("HOLEFS_EXTRA_OPTS");
+	char all[1024];
+
+	if (!opts)
+		opts = "";
+	if (!extra)
+		extra = "";
+	if (snprintf(all, sizeof(all), "%s%s%s", opts,
+		     *opts && *extra ? "," : "", extra) >= (int)sizeof(all))
+		return -E2BIG;
+	if (mount("holefs", dir, "holefs", 0, *all ? all : NULL))
 		return -errno;
 	return 0;
 }
@@ -158,6 +172,18 @@ static inline bool has_option(const char *opts, const char *opt)
 			p++;
 	}
 	return false;
+}
+
+/*
+ * Whether the holefs mount at @dir caches in large folios: dirtying,
+ * reservation and writeback then go by whole folios, not pages.
+ */
+static inline bool large_folios(const char *dir)
+{
+	char opts[1024];
+
+	return has_option(mount_options(dir, opts, sizeof(opts)),
+			  "folios=large");
 }
 
 /* --- kernel log ------------------------------------------------------- */

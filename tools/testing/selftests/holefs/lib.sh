@@ -193,11 +193,24 @@ holefs_unload() {
 	rmmod holefs
 }
 
-# holefs_mount MNT [OPTS]: mount a holefs instance (creating MNT).
+# holefs_opts OPTS: OPTS with $HOLEFS_EXTRA_OPTS appended, comma-separated.
+# HOLEFS_EXTRA_OPTS=folios=large runs a suite over large folios: every
+# mount of the scripts here and of the C tests (holefs_mount_at()) gets it.
+holefs_opts() {
+	if [ -n "$1" ] && [ -n "${HOLEFS_EXTRA_OPTS:-}" ]; then
+		echo "$1,$HOLEFS_EXTRA_OPTS"
+	else
+		echo "$1${HOLEFS_EXTRA_OPTS:-}"
+	fi
+}
+
+# holefs_mount MNT [OPTS]: mount a holefs instance (creating MNT), with
+# $HOLEFS_EXTRA_OPTS added.
 holefs_mount() {
 	mkdir -p "$1"
-	if [ -n "${2:-}" ]; then
-		mount -t holefs -o "$2" holefs "$1"
+	_opts=$(holefs_opts "${2:-}")
+	if [ -n "$_opts" ]; then
+		mount -t holefs -o "$_opts" holefs "$1"
 	else
 		mount -t holefs holefs "$1"
 	fi

@@ -26,6 +26,11 @@
 #	MATRIX_MAP_PAGES ["filemap trylock off locked"]
 #	MATRIX_FAULT ["filemap unlocked"]  MATRIX_PUNCH ["locked unlocked"]
 #	MATRIX_SCENARIOS ["seed map-pages-hot read-race write-race truncate"]
+#	MATRIX_FOLIOS ["small large"]   folios= of the holefs cells; large
+#	    cells skip map_pages=locked
+#	MATRIX_GEOMETRY ["aligned split"]   holefs-repro --geometry of the
+#	    large-folio holefs cells and of the peers (the small-folio holefs
+#	    cells stay aligned)
 # ext4 and xfs need images/ext4.img.gz and images/xfs.img.gz in the
 # payload (made on the host: busybox has no mkfs for them); they are
 # written to /dev/ram0 and /dev/ram1.
@@ -46,6 +51,7 @@
 : "${MATRIX_MAP_PAGES:=filemap trylock off locked}"
 : "${MATRIX_FAULT:=filemap unlocked}" "${MATRIX_PUNCH:=locked unlocked}"
 : "${MATRIX_SCENARIOS:=seed map-pages-hot read-race write-race truncate}"
+: "${MATRIX_FOLIOS:=small large}" "${MATRIX_GEOMETRY:=aligned split}"
 
 mnt=/mnt/matrix
 tmp=$(mktemp -d)
@@ -92,12 +98,12 @@ splats() {
 		}'
 }
 
-# fs_mount FS MAP_PAGES FAULT PUNCH: mount a fresh instance at $mnt.
+# fs_mount FS MAP_PAGES FAULT PUNCH FOLIOS: mount a fresh instance at $mnt.
 fs_mount() {
 	mkdir -p "$mnt"
 	case $1 in
 	holefs)
-		mount -t holefs -o "size=256m,punch_delay_us=$MATRIX_DELAY_US,map_pages=$2,fault=$3,punch=$4" \
+		mount -t holefs -o "size=256m,punch_delay_us=$MATRIX_DELAY_US,map_pages=$2,fault=$3,punch=$4,folios=$5" \
 			holefs "$mnt"
 		;;
 	tmpfs) mount -t tmpfs -o size=64m tmpfs "$mnt" ;;
@@ -140,7 +146,7 @@ run_chunks() {
 		# The result as repro_FIELD='value' lines (no JSON parser in the
 		# guest); an empty verdict if the reproducer died.
 		repro_verdict="" repro_error=""
-		out=$(holefs-repro --scenario "$sc" --dir "$mnt" --duration-ms "$d" \
+		out=$(holefs-repro --scenario "$sc" --geometry "$geo" --dir "$mnt" --duration-ms "$d" \
 			--size "$MATRIX_SIZE" --threads "$MATRIX_THREADS" --seed "$seed" \
 			--format shell 2>"$tmp/err")
 		rc=$?
@@ -167,8 +173,8 @@ run_chunks() {
 	eval "t_$1=\$t c_$1=\$c d_$1=\$det f_$1=\$first i_$1=\$iter"
 }
 
-# run_cell FS MAP_PAGES FAULT PUNCH SCENARIO: measure one cell, print its
-# result line.  Policies are "-" for the peers.
+# run_cell FS MAP_PAGES FAULT PUNCH SCENARIO FOLIOS GEOMETRY: measure one
+# cell, print its result line.  Policies and FOLIOS are "-" for the peers.
 #
 # Every run gets MATRIX_RUN_MS.  Then runs without a detection are
 # extended, one after the other, up to MATRIX_EXTEND_MS each:
@@ -181,7 +187,7 @@ run_chunks() {
 #    be the luck of short runs.  If it does detect, the first rule applies.
 # Cells that are neither spend nothing more.
 run_cell() {
-	fs=$1 mp=$2 fa=$3 pu=$4 sc=$5
+	fs=$1 mp=$2 fa=$3 pu=$4 sc=$5 fol=$6 geo=$7
 	start=$(now_ms)
 	errors=0 error=""
 	op_reads=0 extend_ms=0
@@ -193,7 +199,7 @@ run_cell() {
 		eval "t_$r=0 c_$r=0 d_$r=0 f_$r=null i_$r=0"
 	done
 	runs_done=0
-	if ! fs_mount "$fs" "$mp" "$fa" "$pu" 2>"$tmp/err"; then
+	if ! fs_mount "$fs" "$mp" "$fa" "$pu" "$fol" 2>"$tmp/err"; then
 		errors=1
 		error="mount: $(head -c 200 "$tmp/err")"
 	else
@@ -254,6 +260,7 @@ run_cell() {
 	pol() { if [ "$1" = - ]; then echo null; else echo "\"$1\""; fi; }
 	line=$(printf '{"fs":"%s","map_pages":%s,"fault":%s,"punch":%s,"scenario":"%s",' \
 		"$fs" "$(pol "$mp")" "$(pol "$fa")" "$(pol "$pu")" "$sc")
+	line=$line$(printf '"folios":%s,"geometry":"%s",' "$(pol "$fol")" "$geo")
 	line=$line$(printf '"runs":%d,"runs_detected":%d,"detections":%d,"iterations":%d,' \
 		"$runs_done" "$runs_detected" "$detections" "$iterations")
 	line=$line$(printf '"first_detection_ms":%s,"first_view":%s,"first_class":%s,' \
@@ -267,33 +274,52 @@ run_cell() {
 	echo "HOLEFS-RESULT: $line" | tee -a "$results"
 }
 
-# cells: one "FS MAP_PAGES FAULT PUNCH SCENARIO" line per cell, in run order.
+# cells: one "FS MAP_PAGES FAULT PUNCH SCENARIO FOLIOS GEOMETRY" line per
+# cell, in run order.
 cells() {
 	for pass in unlocked peers locked; do
 		for fs in $MATRIX_FS; do
 			if [ "$fs" = holefs ]; then
 				[ "$pass" != peers ] || continue
-				for mp in $MATRIX_MAP_PAGES; do
-					if [ "$mp" = locked ]; then
-						[ "$pass" = locked ] || continue
-					else
-						[ "$pass" = unlocked ] || continue
-					fi
-					for fa in $MATRIX_FAULT; do
-						for pu in $MATRIX_PUNCH; do
-							for sc in $MATRIX_SCENARIOS; do
-								echo "holefs $mp $fa $pu $sc"
+				for fol in $MATRIX_FOLIOS; do
+					geos=aligned
+					[ "$fol" = small ] || geos=$MATRIX_GEOMETRY
+					for geo in $geos; do
+						for mp in $MATRIX_MAP_PAGES; do
+							if [ "$mp" = locked ]; then
+								[ "$pass" = locked ] && [ "$fol" = small ] || continue
+							else
+								[ "$pass" = unlocked ] || continue
+							fi
+							for fa in $MATRIX_FAULT; do
+								for pu in $MATRIX_PUNCH; do
+									for sc in $MATRIX_SCENARIOS; do
+										echo "holefs $mp $fa $pu $sc $fol $geo"
+									done
+								done
 							done
 						done
 					done
 				done
 			elif [ "$pass" = peers ]; then
-				for sc in $MATRIX_SCENARIOS; do
-					echo "$fs - - - $sc"
+				for geo in $MATRIX_GEOMETRY; do
+					for sc in $MATRIX_SCENARIOS; do
+						echo "$fs - - - $sc - $geo"
+					done
 				done
 			fi
 		done
 	done
+}
+
+# cell_label FS FOLIOS GEOMETRY: the row's file system label, as
+# scripts/matrix-report keys it: holefs, holefs[large], holefs[large,split],
+# xfs, xfs[split], ...
+cell_label() {
+	_tags=""
+	[ "$2" != large ] || _tags=large
+	[ "$3" != split ] || _tags=${_tags:+$_tags,}split
+	echo "$1${_tags:+[$_tags]}"
 }
 
 echo "HOLEFS-MATRIX-CONFIG: runs=$MATRIX_RUNS run_ms=$MATRIX_RUN_MS chunk_ms=$MATRIX_CHUNK_MS" \
@@ -310,10 +336,10 @@ peer_setup
 cells >"$tmp/cells"
 total=$(wc -l <"$tmp/cells")
 n=0
-while read -r fs mp fa pu sc; do
+while read -r fs mp fa pu sc fol geo; do
 	n=$((n + 1))
-	echo "matrix: cell $n/$total: $fs $mp $fa $pu $sc"
-	run_cell "$fs" "$mp" "$fa" "$pu" "$sc" </dev/null
+	echo "matrix: cell $n/$total: $(cell_label "$fs" "$fol" "$geo") $mp $fa $pu $sc"
+	run_cell "$fs" "$mp" "$fa" "$pu" "$sc" "$fol" "$geo" </dev/null
 done <"$tmp/cells"
 holefs_unload 2>/dev/null
 echo HOLEFS-MATRIX-BEGIN
