@@ -7,15 +7,22 @@ use std::path::PathBuf;
 pub const MAX_THREADS: usize = 64;
 const DEFAULT_SIZE: u64 = 4 << 20;
 const DEFAULT_DURATION_MS: u64 = 3000;
+/// The time cap of a run budgeted by `--hits` alone.
+const HITS_CAP_MS: u64 = 600_000;
 const MAX_SIZE: u64 = 32 << 30;
 
 pub const USAGE: &str = "\
 usage: holefs-repro --scenario seed|map-pages-hot|read-race|write-race|truncate
-                    --dir DIR [--duration-ms N] [--iterations N] [--size BYTES]
-                    [--threads N] [--seed N] [--json] [--inject-stale]
+                    --dir DIR [--duration-ms N] [--iterations N] [--hits N]
+                    [--size BYTES] [--threads N] [--seed N] [--json]
+                    [--inject-stale]
 
-  --duration-ms N   stop after N ms (default 3000 when --iterations is not given)
+  --duration-ms N   stop after N ms (default 3000 when neither --iterations
+                    nor --hits is given, 600000 with --hits alone)
   --iterations N    stop after N rounds (with --duration-ms: whichever is first)
+  --hits N          stop once racer accesses overlapped the punch (truncate)
+                    N times, counted at the end of a round, or at the first
+                    detection; --duration-ms caps it
   --size BYTES      range raced over, k/m/g suffixes, rounded up to pages (4m)
   --threads N       reader / writer threads, 1..64 (2)
   --seed N          seed of the random delays and offsets (1)
@@ -62,6 +69,8 @@ pub struct Config {
     pub duration_ms: u64,
     /// 0: no round limit.
     pub iterations: u64,
+    /// Window hits to reach (and stop at the first detection); 0: none.
+    pub hits: u64,
     /// Bytes, rounded up to whole pages by `parse`.
     pub size: u64,
     pub threads: usize,
@@ -115,6 +124,7 @@ where
     let mut dir = None;
     let mut duration_ms = None;
     let mut iterations = None;
+    let mut hits = 0;
     let mut size = DEFAULT_SIZE;
     let mut threads = 2;
     let mut seed = 1;
@@ -153,6 +163,7 @@ where
             "--dir" => dir = Some(PathBuf::from(value)),
             "--duration-ms" => duration_ms = Some(parse_u64(opt, &value)?),
             "--iterations" => iterations = Some(parse_u64(opt, &value)?),
+            "--hits" => hits = parse_u64(opt, &value)?,
             "--size" => match parse_size(&value) {
                 Some(v) if v >= 2 * page && v <= MAX_SIZE => size = v.div_ceil(page) * page,
                 _ => return bad(format!("--size: want 2 pages..32g, got {value:?}")),
@@ -172,6 +183,7 @@ where
         return bad("--dir is required".into());
     };
     let (duration_ms, iterations) = match (duration_ms, iterations) {
+        (None, None) if hits != 0 => (HITS_CAP_MS, 0),
         (None, None) => (DEFAULT_DURATION_MS, 0),
         (d, i) => (d.unwrap_or(0), i.unwrap_or(0)),
     };
@@ -183,6 +195,7 @@ where
         dir,
         duration_ms,
         iterations,
+        hits,
         size,
         threads,
         seed,
@@ -230,7 +243,19 @@ mod tests {
         assert_eq!((c.size, c.threads, c.seed), (1 << 20, 4, 99));
         assert!(c.json && c.inject_stale);
         let c = p(&["--scenario", "truncate", "--dir", "d", "--duration-ms", "5"]).unwrap();
-        assert_eq!((c.duration_ms, c.iterations), (5, 0));
+        assert_eq!((c.duration_ms, c.iterations, c.hits), (5, 0, 0));
+        let c = p(&["--scenario", "seed", "--dir", "d", "--hits", "50"]).unwrap();
+        assert_eq!((c.duration_ms, c.iterations, c.hits), (600_000, 0, 50));
+        let c = p(&[
+            "--scenario",
+            "seed",
+            "--dir",
+            "d",
+            "--hits=5",
+            "--duration-ms=9",
+        ])
+        .unwrap();
+        assert_eq!((c.duration_ms, c.hits), (9, 5));
     }
 
     #[test]
@@ -276,6 +301,7 @@ mod tests {
         assert!(bad(&["--scenario", "seed", "--dir", "d", "--size", "4k"]));
         assert!(bad(&["--scenario", "seed", "--dir", "d", "--size", "64g"]));
         assert!(bad(&["--scenario", "seed", "--dir", "d", "--seed", "x"]));
+        assert!(bad(&["--scenario", "seed", "--dir", "d", "--hits", "-1"]));
         assert!(bad(&["--scenario", "seed", "--dir", "d", "--json=1"]));
         assert!(bad(&["--scenario", "seed", "--dir", "d", "--bogus"]));
         assert!(bad(&[

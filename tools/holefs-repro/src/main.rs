@@ -29,9 +29,10 @@ fn first_ms(o: &Outcome) -> String {
 /// The summary lines, the same as `holefs_race.c` prints (there with "# ").
 fn summary(cfg: &Config, o: &Outcome) -> String {
     let mut s = format!(
-        "holefs-race: scenario={} iterations={} detections={} first_detection_ms={} verdict={}\n",
+        "holefs-race: scenario={} iterations={} hits={} detections={} first_detection_ms={} verdict={}\n",
         cfg.scenario.name(),
         o.rounds,
+        o.hits,
         o.detections,
         first_ms(o),
         verdict(o)
@@ -42,11 +43,12 @@ fn summary(cfg: &Config, o: &Outcome) -> String {
         o.rounds as f64 * 1000.0 / o.elapsed_ms as f64
     };
     s += &format!(
-        "holefs-race: elapsed_ms={} rounds_per_s={:.1} op_rounds={} op_reads={} size={} threads={} seed={} sigbus={} inject={} live_detections={} dir={}\n",
+        "holefs-race: elapsed_ms={} rounds_per_s={:.1} op_rounds={} op_reads={} hits_budget={} size={} threads={} seed={} sigbus={} inject={} live_detections={} dir={}\n",
         o.elapsed_ms,
         rate,
         o.op_rounds,
         o.op_reads,
+        cfg.hits,
         cfg.size,
         cfg.threads,
         cfg.seed,
@@ -114,9 +116,10 @@ fn json(cfg: &Config, o: &Outcome) -> String {
         .as_ref()
         .map_or_else(|| "null".to_string(), |d| d.ms.to_string());
     format!(
-        "{{\"scenario\":{},\"iterations\":{},\"detections\":{},\"first_detection_ms\":{},\"verdict\":{},\"first_detection\":{},\"live_detections\":{},\"elapsed_ms\":{},\"op_rounds\":{},\"op_reads\":{},\"sigbus\":{},\"size\":{},\"threads\":{},\"seed\":{},\"inject_stale\":{},\"dir\":{}}}",
+        "{{\"scenario\":{},\"iterations\":{},\"hits\":{},\"detections\":{},\"first_detection_ms\":{},\"verdict\":{},\"first_detection\":{},\"live_detections\":{},\"elapsed_ms\":{},\"op_rounds\":{},\"op_reads\":{},\"hits_budget\":{},\"sigbus\":{},\"size\":{},\"threads\":{},\"seed\":{},\"inject_stale\":{},\"dir\":{}}}",
         json_str(cfg.scenario.name()),
         o.rounds,
+        o.hits,
         o.detections,
         first_ms,
         json_str(verdict(o)),
@@ -125,6 +128,7 @@ fn json(cfg: &Config, o: &Outcome) -> String {
         o.elapsed_ms,
         o.op_rounds,
         o.op_reads,
+        cfg.hits,
         o.sigbus,
         cfg.size,
         cfg.threads,
@@ -185,6 +189,7 @@ mod tests {
             sigbus: 0,
             op_reads: 0,
             op_rounds: 0,
+            hits: 7,
         }
     }
 
@@ -196,7 +201,7 @@ mod tests {
     fn summary_safe() {
         let s = summary(&cfg(), &outcome(None));
         assert!(s.starts_with(
-            "holefs-race: scenario=seed iterations=10 detections=0 first_detection_ms=- verdict=SAFE\n"
+            "holefs-race: scenario=seed iterations=10 hits=7 detections=0 first_detection_ms=- verdict=SAFE\n"
         ));
         let j = json(&cfg(), &outcome(None));
         assert!(
@@ -221,6 +226,6 @@ mod tests {
         assert!(s.contains("detections=1 first_detection_ms=42 verdict=RACE\n"));
         assert!(s.contains("first_detection round=3 view=pread thread=1 offset=4096 value=0x0100000300000200 class=stale stamp_writer=1 stamp_seq=3 stamp_offset=4096"));
         let j = json(&cfg(), &outcome(Some(d)));
-        assert!(j.starts_with("{\"scenario\":\"seed\",\"iterations\":10,\"detections\":1,\"first_detection_ms\":42,\"verdict\":\"RACE\",\"first_detection\":{\"round\":3,"));
+        assert!(j.starts_with("{\"scenario\":\"seed\",\"iterations\":10,\"hits\":7,\"detections\":1,\"first_detection_ms\":42,\"verdict\":\"RACE\",\"first_detection\":{\"round\":3,"));
     }
 }
