@@ -429,8 +429,11 @@ impl Race<'_> {
     /// through pwrite, the first word of each page through a mapping.
     /// Rounds 3, 7, ... write through the mappings only: a pwrite waits for
     /// the punch's i_rwsem, so a writer that mixes in pwrites spends the
-    /// window blocked and an unlocked ->fault gets at most one write fault
-    /// from it.
+    /// window blocked.  Their writes are paced (0-255 us apart): a write
+    /// fault during a locked punch waits in ->page_mkwrite until the punch
+    /// ends, so only a writer's first fault after the punch unmapped the
+    /// range counts, and unpaced it comes at once, while the cache is still
+    /// being truncated, instead of anywhere in the window.
     fn stamped_write(&self, w: &mut Worker, own: Option<&Mapping>, shared: &Mapping) {
         let seq = self.started[w.id].load(Ordering::Relaxed).wrapping_add(1) & stamp::SEQ_MASK;
         let p0 = below(&mut w.rng, self.npages);
@@ -460,6 +463,9 @@ impl Race<'_> {
         }
         self.hit_end(w, op_seq);
         self.done[w.id].store(seq, Ordering::Release);
+        if round % 4 == 3 {
+            spin(rng_next(&mut w.rng) % 256);
+        }
     }
 
     fn worker_race(&self, w: &mut Worker, round: u64) {

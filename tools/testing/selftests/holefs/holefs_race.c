@@ -556,12 +556,27 @@ static bool pread_sweep(struct race_worker *me, long round, int order)
 	return true;
 }
 
+static void spin_us(long us)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	} while ((b.tv_sec - a.tv_sec) * 1000000 +
+		 (b.tv_nsec - a.tv_nsec) / 1000 < us);
+}
+
 /*
  * write-race: one stamped write of 1..RACE_CHUNK_PAGES pages, whole pages
  * with pwrite, the first word of each page through a mapping.  Rounds
  * 3, 7, ... write through the mappings only: a pwrite waits for the
  * punch's i_rwsem, so a writer that mixes in pwrites spends the window
- * blocked and an unlocked ->fault gets at most one write fault from it.
+ * blocked.  Their writes are paced (0-255 us apart): a write fault during
+ * a locked punch waits in ->page_mkwrite until the punch ends, so only a
+ * writer's first fault after the punch unmapped the range counts, and
+ * unpaced it comes at once, while the cache is still being truncated,
+ * instead of anywhere in the window.
  */
 static void stamped_write(struct race_worker *me)
 {
@@ -593,6 +608,8 @@ static void stamped_write(struct race_worker *me)
 	}
 	hit_end(me, op_seq);
 	__atomic_store_n(&me->done, seq, __ATOMIC_RELEASE);
+	if (r->round % 4 == 3)
+		spin_us(rng_next(&me->rng) % 256);
 }
 
 static void worker_race(struct race_worker *me, long round)
@@ -742,17 +759,6 @@ static void inject_stale(struct race *r, long round)
 		if (pwrite(r->fd_inject, &v, 8, w * 8) != 8)
 			race_error(r, "pwrite inject");
 	}
-}
-
-static void spin_us(long us)
-{
-	struct timespec a, b;
-
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	do {
-		clock_gettime(CLOCK_MONOTONIC, &b);
-	} while ((b.tv_sec - a.tv_sec) * 1000000 +
-		 (b.tv_nsec - a.tv_nsec) / 1000 < us);
 }
 
 /* The controller's RACE phase: punch (or truncate down + up). */
