@@ -71,6 +71,6 @@ clean:
 	@if [ -n "$(KDIR)" ] || [ -e $${XDG_CACHE_HOME:-$$HOME/.cache}/holefs/kernel/base ]; then \
 		$(MAKE) -C "$(KDIR_CMD)" M=$(TOP) LLVM=$(LLVM) RUSTC=$(RUSTC) clean; fi
 	rm -rf $(BUILD)
-	cd tools/holefs-repro 2>/dev/null && cargo clean -q || true
+	cd tools && env -u RUSTC cargo clean -q || true
 
 endif

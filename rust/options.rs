@@ -231,6 +231,20 @@ impl MountConfig {
         Ok(())
     }
 
+    /// Whether `self` and `other` agree on option `key`.  A remount may
+    /// repeat an option but not change it: the policies, the store and the
+    /// race window are fixed for the life of a superblock.
+    pub(crate) fn same_option(&self, other: &MountConfig, key: OptionKey) -> bool {
+        match key {
+            OptionKey::Size => self.size == other.size,
+            OptionKey::MapPages => self.map_pages == other.map_pages,
+            OptionKey::Fault => self.fault == other.fault,
+            OptionKey::Punch => self.punch == other.punch,
+            OptionKey::PunchDelayUs => self.punch_delay_us == other.punch_delay_us,
+            OptionKey::TruncateDelayUs => self.truncate_delay_us == other.truncate_delay_us,
+        }
+    }
+
     /// Names of the unsafe policies this configuration uses, for the
     /// warning logged at mount.
     pub(crate) fn unsafe_policies(&self) -> impl Iterator<Item = &'static str> {

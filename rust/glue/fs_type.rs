@@ -184,6 +184,22 @@ unsafe extern "C" fn fc_free(fc: *mut b::fs_context) {
     }
 }
 
+/// The options of the mounted filesystem when `fc` reconfigures it (a
+/// remount), `None` when `fc` creates a new one.
+///
+/// # Safety
+///
+/// `fc` must be a valid holefs fs_context.
+unsafe fn mounted_config(fc: *mut b::fs_context) -> Option<MountConfig> {
+    // SAFETY: `fc` is valid; `fc->root` is set from the start only for a
+    // reconfiguration (`alloc_fs_context()`), for a new mount not before
+    // `->get_tree`, and it pins a holefs superblock past `fill_super`.
+    unsafe {
+        let root = (*fc).root;
+        (!root.is_null()).then(|| SbInfo::of((*root).d_sb).config)
+    }
+}
+
 /// Parses one mount option.
 ///
 /// # Safety
@@ -213,7 +229,22 @@ unsafe extern "C" fn fc_parse_param(fc: *mut b::fs_context, param: *mut b::fs_pa
     // only by this context's callbacks, which the VFS serialises.
     let config = unsafe { &mut *(*fc).fs_private.cast::<MountConfig>() };
     match config.apply(key, value, unsafe_policies_allowed()) {
-        Ok(()) => 0,
+        // SAFETY: `fc` valid.
+        Ok(()) => match unsafe { mounted_config(fc) } {
+            Some(mounted) if !config.same_option(&mounted, key) => {
+                // SAFETY: `fc` valid, `value_ptr` a C string.
+                unsafe {
+                    log_error(
+                        fc,
+                        key.name(),
+                        "fixed at mount; remount cannot change it",
+                        value_ptr,
+                    )
+                };
+                EINVAL.to_errno()
+            }
+            _ => 0,
+        },
         Err(OptionError::Invalid(msg)) => {
             // SAFETY: `fc` valid, `value_ptr` a C string.
             unsafe { log_error(fc, key.name(), msg, value_ptr) };
@@ -246,7 +277,7 @@ unsafe extern "C" fn fc_get_tree(fc: *mut b::fs_context) -> c_int {
     unsafe { b::get_tree_nodev(fc, Some(fill_super)) }
 }
 
-/// Remount: syncs, keeps the options.
+/// Remount: syncs; `fc_parse_param` refused any option that would change.
 ///
 /// # Safety
 ///
@@ -254,8 +285,6 @@ unsafe extern "C" fn fc_get_tree(fc: *mut b::fs_context) -> c_int {
 /// that satisfy that callback's contract (Documentation/filesystems/vfs.rst
 /// and locking.rst): valid pointers to objects of a mounted holefs.
 unsafe extern "C" fn fc_reconfigure(fc: *mut b::fs_context) -> c_int {
-    // Remount keeps the policies and the size the filesystem was mounted
-    // with: they are properties of the experiment, not tunables.
     // SAFETY: `fc->root` is the mounted root during reconfiguration.
     unsafe { b::sync_filesystem((*(*fc).root).d_sb) }
 }

@@ -10,17 +10,22 @@
 //! Each case prints one `HOLEFS-BENCH: {json}` record with the raw
 //! per-repetition values; scripts/bench-report takes medians and ratios.
 
+use anyhow::Context;
+use holefs_common::file::{drop_caches, punch_hole};
+use holefs_common::map::{Access, Mapping};
+use holefs_common::record;
+use holefs_common::rng::{Draw, SeedableRng, Xoshiro256PlusPlus};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::json::J;
-use crate::sys::{self, Counters, Mapping, PAGE};
+use crate::sys::{self, Counters};
 
 const MIB: u64 = 1 << 20;
 
@@ -88,24 +93,100 @@ struct FaultRep {
 /// When the program started: records carry their time since then ("t").
 static START: OnceLock<Instant> = OnceLock::new();
 
-fn emit(fields: Vec<(&str, J)>) {
+/// A record with the seconds since the program started ("t") added.
+#[derive(Serialize)]
+struct Stamped<'a, T: Serialize> {
+    #[serde(flatten)]
+    record: &'a T,
+    t: f64,
+}
+
+/// Prints one `HOLEFS-BENCH: {json}` record.
+fn emit<T: Serialize>(record: &T) -> io::Result<()> {
     let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
-    let obj = J::Obj(
-        fields
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .chain([("t".to_string(), J::Num(t))])
-            .collect(),
-    );
-    let mut out = io::stdout().lock();
-    let _ = writeln!(out, "HOLEFS-BENCH: {obj}");
-    let _ = out.flush();
+    record::emit("HOLEFS-BENCH", &Stamped { record, t })
+}
+
+/// The page size.
+fn page() -> usize {
+    holefs_common::page_size()
+}
+
+/// The `setup` record of a target: its file was created and filled.
+#[derive(Serialize)]
+struct SetupRecord<'a> {
+    fs: &'a str,
+    phase: &'static str,
+    size: u64,
+    reps: usize,
+    targets: usize,
+    holefs_counters: u8,
+    create_s: f64,
+}
+
+/// A p1, p2 or p3 fault case of one target: per-repetition values.
+#[derive(Serialize)]
+struct FaultRecord<'a> {
+    fs: &'a str,
+    phase: &'a str,
+    case: &'a str,
+    threads: usize,
+    mapping: &'static str,
+    unit: &'static str,
+    pages: u64,
+    values: Vec<f64>,
+    secs: Vec<f64>,
+    per_1000_pages: BTreeMap<&'static str, Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trylock_failed: Option<Vec<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resident_pct: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    punches: Option<Vec<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    load_len: Option<u64>,
+}
+
+/// A punch slower than a second.
+#[derive(Serialize)]
+struct SlowPunch {
+    offset: u64,
+    ms: f64,
+}
+
+/// A p4 case of one target: punch latencies.
+#[derive(Serialize)]
+struct PunchRecord<'a> {
+    fs: &'a str,
+    phase: &'static str,
+    case: &'a str,
+    len: u64,
+    unit: &'static str,
+    values: Vec<f64>,
+    fault_pages: u64,
+    elapsed_s: f64,
+    over_1s: Vec<SlowPunch>,
+}
+
+/// A p5 case of one target: buffered I/O throughput.
+#[derive(Serialize)]
+struct BufferedRecord<'a> {
+    fs: &'a str,
+    phase: &'static str,
+    case: &'a str,
+    unit: &'static str,
+    ops: usize,
+    values: Vec<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fsync_s: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blocks_allocated: Option<Vec<u64>>,
 }
 
 fn pattern(seed: u64) -> Vec<u8> {
     // Non-zero bytes, different per page, so a hole would be noticed.
     (0..MIB as usize)
-        .map(|i| (((i / PAGE) as u64 + seed) % 251 + 1) as u8)
+        .map(|i| (((i / page()) as u64 + seed) % 251 + 1) as u8)
         .collect()
 }
 
@@ -135,18 +216,6 @@ fn fill_synced(file: &File, off: u64, len: u64, buf: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// xorshift64*: reproducible random page numbers.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 /// The punch load of p3: rewrite and punch `[off, off + len)` until told to
 /// stop.
 struct PunchLoad<'a> {
@@ -162,7 +231,7 @@ impl PunchLoad<'_> {
         let buf = pattern(7);
         while !self.stop.load(Ordering::Relaxed) {
             fill(self.file, self.off, self.len, &buf)?;
-            sys::punch(self.file, self.off, self.len)?;
+            punch_hole(self.file, self.off, self.len)?;
             self.punches.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
@@ -170,15 +239,17 @@ impl PunchLoad<'_> {
 }
 
 impl Bench {
-    pub fn new(cfg: Config) -> io::Result<Self> {
+    pub fn new(cfg: Config) -> anyhow::Result<Self> {
         let mut targets = Vec::new();
         for (label, dir) in &cfg.targets {
+            let path = dir.join("bench.dat");
             let file = OpenOptions::new()
                 .read(true)
                 .write(true)
                 .create(true)
                 .truncate(true)
-                .open(dir.join("bench.dat"))?;
+                .open(&path)
+                .with_context(|| format!("{label}: {}", path.display()))?;
             targets.push(Target {
                 label: label.clone(),
                 dir: dir.clone(),
@@ -203,24 +274,24 @@ impl Bench {
         })
     }
 
-    pub fn run(&self) -> io::Result<()> {
+    pub fn run(&self) -> anyhow::Result<()> {
         START.get_or_init(Instant::now);
         let cfg = &self.cfg;
         for t in &self.targets {
             let start = Instant::now();
             // The faulted file plus, behind it, the p3 punch-load range.
             fill_synced(&t.file, 0, cfg.size + cfg.load_len, &pattern(1))?;
-            emit(vec![
-                ("fs", J::s(&t.label)),
-                ("phase", J::s("setup")),
-                ("size", J::Int(cfg.size)),
-                ("reps", J::Int(cfg.reps as u64)),
-                ("targets", J::Int(self.targets.len() as u64)),
-                ("holefs_counters", J::Int(u64::from(t.counters.available()))),
-                ("create_s", J::Num(start.elapsed().as_secs_f64())),
-            ]);
+            emit(&SetupRecord {
+                fs: &t.label,
+                phase: "setup",
+                size: cfg.size,
+                reps: cfg.reps,
+                targets: self.targets.len(),
+                holefs_counters: u8::from(t.counters.available()),
+                create_s: start.elapsed().as_secs_f64(),
+            })?;
             // Warm up: everything mapped once, so p1 finds the cache full.
-            let m = Mapping::new(&t.file, cfg.size as usize)?;
+            let m = Mapping::new(&t.file, cfg.size as usize, Access::Read)?;
             m.touch(0..m.pages());
         }
 
@@ -280,7 +351,7 @@ impl Bench {
             }
         }
         for (t, reps) in self.targets.iter().zip(all) {
-            self.emit_fault_case(t, phase, case, threads, shared, cold, load, &reps);
+            self.emit_fault_case(t, phase, case, threads, shared, cold, load, &reps)?;
         }
         Ok(())
     }
@@ -296,82 +367,43 @@ impl Bench {
         cold: bool,
         load: bool,
         reps: &[FaultRep],
-    ) {
-        let per1000 = |f: &dyn Fn(&FaultRep) -> u64| -> J {
-            J::nums(
-                &reps
-                    .iter()
-                    .map(|r| f(r) as f64 * 1000.0 / r.pages as f64)
-                    .collect::<Vec<_>>(),
-            )
+    ) -> io::Result<()> {
+        let per1000 = |f: &dyn Fn(&FaultRep) -> u64| -> Vec<f64> {
+            reps.iter()
+                .map(|r| f(r) as f64 * 1000.0 / r.pages as f64)
+                .collect()
         };
-        let mut p1k: Vec<(String, J)> = vec![
-            ("minflt".into(), per1000(&|r| r.minflt)),
-            ("majflt".into(), per1000(&|r| r.majflt)),
-        ];
+        let counter = |r: &FaultRep, c: &str| *r.counters.get(c).unwrap_or(&0);
+        let mut p1k = BTreeMap::from([
+            ("minflt", per1000(&|r| r.minflt)),
+            ("majflt", per1000(&|r| r.majflt)),
+        ]);
         if t.counters.available() {
             for c in COUNTERS {
-                p1k.push((c.into(), per1000(&|r| *r.counters.get(c).unwrap_or(&0))));
+                p1k.insert(c, per1000(&|r| counter(r, c)));
             }
         }
-        let mut fields = vec![
-            ("fs", J::s(&t.label)),
-            ("phase", J::s(phase)),
-            ("case", J::s(case)),
-            ("threads", J::Int(threads as u64)),
-            ("mapping", J::s(if shared { "shared" } else { "own" })),
-            ("unit", J::s("pages/s")),
-            ("pages", J::Int(reps[0].pages)),
-            (
-                "values",
-                J::nums(
-                    &reps
-                        .iter()
-                        .map(|r| r.pages as f64 / r.secs)
-                        .collect::<Vec<_>>(),
-                ),
-            ),
-            (
-                "secs",
-                J::nums(&reps.iter().map(|r| r.secs).collect::<Vec<_>>()),
-            ),
-            ("per_1000_pages", J::Obj(p1k)),
-        ];
-        if t.counters.available() {
-            fields.push((
-                "trylock_failed",
-                J::ints(
-                    &reps
-                        .iter()
-                        .map(|r| *r.counters.get("map_pages_trylock_failed").unwrap_or(&0))
-                        .collect::<Vec<_>>(),
-                ),
-            ));
-        }
-        if cold {
-            fields.push((
-                "resident_pct",
-                J::nums(
-                    &reps
-                        .iter()
-                        .map(|r| r.resident_pct.unwrap_or(0.0))
-                        .collect::<Vec<_>>(),
-                ),
-            ));
-        }
-        if load {
-            fields.push((
-                "punches",
-                J::ints(
-                    &reps
-                        .iter()
-                        .map(|r| r.punches.unwrap_or(0))
-                        .collect::<Vec<_>>(),
-                ),
-            ));
-            fields.push(("load_len", J::Int(self.cfg.load_len)));
-        }
-        emit(fields);
+        emit(&FaultRecord {
+            fs: &t.label,
+            phase,
+            case,
+            threads,
+            mapping: if shared { "shared" } else { "own" },
+            unit: "pages/s",
+            pages: reps[0].pages,
+            values: reps.iter().map(|r| r.pages as f64 / r.secs).collect(),
+            secs: reps.iter().map(|r| r.secs).collect(),
+            per_1000_pages: p1k,
+            trylock_failed: t.counters.available().then(|| {
+                reps.iter()
+                    .map(|r| counter(r, "map_pages_trylock_failed"))
+                    .collect()
+            }),
+            resident_pct: cold
+                .then(|| reps.iter().map(|r| r.resident_pct.unwrap_or(0.0)).collect()),
+            punches: load.then(|| reps.iter().map(|r| r.punches.unwrap_or(0)).collect()),
+            load_len: load.then_some(self.cfg.load_len),
+        })
     }
 
     fn fault_rep(
@@ -383,11 +415,11 @@ impl Bench {
         load: bool,
     ) -> io::Result<FaultRep> {
         let size = self.cfg.size as usize;
-        let npages = size / PAGE;
+        let npages = size / page();
         let mut rep = FaultRep::default();
         if cold {
-            sys::drop_caches()?;
-            let m = Mapping::new(&t.file, size)?;
+            drop_caches(1)?;
+            let m = Mapping::new(&t.file, size, Access::Read)?;
             rep.resident_pct = Some(m.resident_pages()? as f64 * 100.0 / npages as f64);
         }
         let punch_load = PunchLoad {
@@ -428,13 +460,13 @@ impl Bench {
         rep: &mut FaultRep,
     ) -> io::Result<()> {
         let size = self.cfg.size as usize;
-        let npages = size / PAGE;
+        let npages = size / page();
         {
             let before = t.counters.read();
             let (min0, maj0) = sys::faults();
             let t0 = Instant::now();
             let common = if shared {
-                Some(Mapping::new(&t.file, size)?)
+                Some(Mapping::new(&t.file, size, Access::Read)?)
             } else {
                 None
             };
@@ -454,7 +486,7 @@ impl Bench {
                                     Ok((n, None))
                                 }
                                 None => {
-                                    let m = Mapping::new(file, size)?;
+                                    let m = Mapping::new(file, size, Access::Read)?;
                                     m.touch(0..npages);
                                     Ok((npages as u64, Some(m)))
                                 }
@@ -487,7 +519,7 @@ impl Bench {
     /// timed) while two threads map and touch the whole file in a loop.
     fn punch_latency(&self, t: &Target, case: &str, len: u64, n: usize) -> io::Result<()> {
         let size = self.cfg.size;
-        let len = len.min(size / 2).max(PAGE as u64);
+        let len = len.min(size / 2).max(page() as u64);
         let slots = (size / len).max(1);
         let stop = AtomicBool::new(false);
         let touched = AtomicU64::new(0);
@@ -500,7 +532,7 @@ impl Bench {
                 .map(|_| {
                     s.spawn(|| -> io::Result<()> {
                         while !stop.load(Ordering::Relaxed) {
-                            let m = Mapping::new(&t.file, size as usize)?;
+                            let m = Mapping::new(&t.file, size as usize, Access::Read)?;
                             m.touch(0..m.pages());
                             touched.fetch_add(m.pages() as u64, Ordering::Relaxed);
                         }
@@ -516,16 +548,13 @@ impl Bench {
                     break;
                 }
                 let t0 = Instant::now();
-                if let Err(e) = sys::punch(&t.file, off, len) {
+                if let Err(e) = punch_hole(&t.file, off, len) {
                     result = Err(e);
                     break;
                 }
                 let ms = t0.elapsed().as_secs_f64() * 1000.0;
                 if ms > 1000.0 {
-                    slow.push(J::Obj(vec![
-                        ("offset".into(), J::Int(off)),
-                        ("ms".into(), J::Num(ms)),
-                    ]));
+                    slow.push(SlowPunch { offset: off, ms });
                 }
                 lat.push(ms);
             }
@@ -538,18 +567,17 @@ impl Bench {
         // Put the data back for the phases that follow: every slot used is
         // a hole now.
         fill_synced(&t.file, 0, slots.min(n as u64) * len, &pattern(1))?;
-        emit(vec![
-            ("fs", J::s(&t.label)),
-            ("phase", J::s("p4")),
-            ("case", J::s(case)),
-            ("len", J::Int(len)),
-            ("unit", J::s("ms")),
-            ("values", J::nums(&lat)),
-            ("fault_pages", J::Int(touched.load(Ordering::Relaxed))),
-            ("elapsed_s", J::Num(start.elapsed().as_secs_f64())),
-            ("over_1s", J::Arr(slow)),
-        ]);
-        Ok(())
+        emit(&PunchRecord {
+            fs: &t.label,
+            phase: "p4",
+            case,
+            len,
+            unit: "ms",
+            values: lat,
+            fault_pages: touched.load(Ordering::Relaxed),
+            elapsed_s: start.elapsed().as_secs_f64(),
+            over_1s: slow,
+        })
     }
 
     /// p5: 4 KiB pread/pwrite over a file of `p5_size` bytes in the cache,
@@ -572,12 +600,12 @@ impl Bench {
             fill_synced(&file, 0, size, &pattern(5))?;
             files.push(file);
         }
-        let npages = size / PAGE as u64;
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let random: Vec<u64> = (0..npages)
-            .map(|_| rng.next() % npages * PAGE as u64)
-            .collect();
-        let seq: Vec<u64> = (0..npages).map(|i| i * PAGE as u64).collect();
+        let ps = page() as u64;
+        let npages = size / ps;
+        // The same pages on every run and target: a fixed seed.
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        let random: Vec<u64> = (0..npages).map(|_| rng.below(npages) * ps).collect();
+        let seq: Vec<u64> = (0..npages).map(|i| i * ps).collect();
         let hot: Vec<u64> = vec![0; npages as usize];
         let cases: [(&str, &[u64], bool, bool); 6] = [
             ("seq_read", &seq, false, false),
@@ -591,7 +619,7 @@ impl Bench {
             // accounting or throttling, no allocation).
             ("hot_write", &hot, true, false),
         ];
-        let mut buf = vec![0x5au8; PAGE];
+        let mut buf = vec![0x5au8; page()];
         for (case, offsets, write, truncate) in cases {
             let n = targets.len();
             let mut vals = vec![Vec::new(); n];
@@ -626,28 +654,26 @@ impl Bench {
                     if rep == 0 {
                         continue;
                     }
-                    vals[i].push(offsets.len() as f64 * PAGE as f64 / MIB as f64 / secs);
+                    vals[i].push(offsets.len() as f64 * ps as f64 / MIB as f64 / secs);
                     let delta = sys::delta(&before, &after);
                     allocs[i].push(*delta.get("blocks_allocated").unwrap_or(&0));
                     fsync_s[i].push(fsync);
                 }
             }
             for (i, t) in targets.iter().enumerate() {
-                let mut fields = vec![
-                    ("fs", J::s(&t.label)),
-                    ("phase", J::s("p5")),
-                    ("case", J::s(case)),
-                    ("unit", J::s("MiB/s")),
-                    ("ops", J::Int(offsets.len() as u64)),
-                    ("values", J::nums(&vals[i])),
-                ];
-                if write {
-                    fields.push(("fsync_s", J::nums(&fsync_s[i])));
-                }
-                if t.counters.available() {
-                    fields.push(("blocks_allocated", J::ints(&allocs[i])));
-                }
-                emit(fields);
+                emit(&BufferedRecord {
+                    fs: &t.label,
+                    phase: "p5",
+                    case,
+                    unit: "MiB/s",
+                    ops: offsets.len(),
+                    values: std::mem::take(&mut vals[i]),
+                    fsync_s: write.then(|| std::mem::take(&mut fsync_s[i])),
+                    blocks_allocated: t
+                        .counters
+                        .available()
+                        .then(|| std::mem::take(&mut allocs[i])),
+                })?;
             }
         }
         drop(files);

@@ -4,13 +4,17 @@
 
 use crate::model::FileModel;
 use crate::op::{Kind, Op};
-use crate::rng::{fill_pattern, pattern_byte};
-use crate::sys::{self, Mapping};
+use crate::pattern::{fill_pattern, pattern_byte};
+use crate::sys::{self, Whence};
+use holefs_common::file::{drop_caches, fadvise_dontneed};
+use holefs_common::map::{Access, Mapping};
+use rustix::fs::FallocateFlags;
+use rustix::io::Errno;
 use std::ffi::CString;
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -84,8 +88,17 @@ fn err(what: &str, e: io::Error) -> Stop {
     Stop::Error(format!("{what}: {e}"))
 }
 
-fn is_errno(e: &io::Error, errno: i32) -> bool {
-    e.raw_os_error() == Some(errno)
+/// FALLOC_FL_KEEP_SIZE if `keep`.
+fn keep_size(keep: bool) -> FallocateFlags {
+    if keep {
+        FallocateFlags::KEEP_SIZE
+    } else {
+        FallocateFlags::empty()
+    }
+}
+
+fn is_errno(e: &io::Error, errno: Errno) -> bool {
+    e.raw_os_error() == Some(errno.raw_os_error())
 }
 
 /// Data put into a file by an operation, for tracing stale data back.
@@ -174,7 +187,8 @@ impl Runner<'_> {
     /// st_size, and st_blocks: exact under `--exact`, else (with `blocks`)
     /// at least the pages holding non-zero data.
     fn check_stat(&self, f: usize, blocks: bool) -> Res {
-        let (size, st_blocks) = sys::fstat(&self.files[f]).map_err(|e| err("fstat", e))?;
+        let st = self.files[f].metadata().map_err(|e| err("fstat", e))?;
+        let (size, st_blocks) = (st.len(), st.blocks());
         let m = &self.models[f];
         if size != m.size() {
             return Err(Stop::Diverge(format!(
@@ -216,12 +230,8 @@ impl Runner<'_> {
         self.check_stat(f, true)
     }
 
-    fn seek(&self, f: usize, off: u64, whence: i32) -> Result<Option<u64>, Stop> {
-        let name = if whence == libc::SEEK_DATA {
-            "SEEK_DATA"
-        } else {
-            "SEEK_HOLE"
-        };
+    fn seek(&self, f: usize, off: u64, whence: Whence) -> Result<Option<u64>, Stop> {
+        let name = whence.name();
         sys::lseek(&self.files[f], off, whence).map_err(|e| err(&format!("lseek {name} {off}"), e))
     }
 
@@ -234,13 +244,13 @@ impl Runner<'_> {
         let mut extents: Vec<(u64, u64)> = Vec::new();
         let mut pos = 0;
         while pos < size {
-            let Some(d) = self.seek(f, pos, libc::SEEK_DATA)? else {
+            let Some(d) = self.seek(f, pos, Whence::Data)? else {
                 break;
             };
             if d < pos || d >= size {
                 return div(format!("SEEK_DATA({pos}) = {d}, size {size}"));
             }
-            let h = match self.seek(f, d, libc::SEEK_HOLE)? {
+            let h = match self.seek(f, d, Whence::Hole)? {
                 Some(h) if h > d && h <= size => h,
                 h => {
                     return div(format!(
@@ -251,15 +261,11 @@ impl Runner<'_> {
             extents.push((d, h));
             pos = h;
         }
-        for whence in [libc::SEEK_DATA, libc::SEEK_HOLE] {
+        for whence in [Whence::Data, Whence::Hole] {
             if let Some(r) = self.seek(f, size, whence)? {
                 return div(format!(
-                    "SEEK_{}({size}) at EOF = {r}, expected ENXIO",
-                    if whence == libc::SEEK_DATA {
-                        "DATA"
-                    } else {
-                        "HOLE"
-                    }
+                    "{}({size}) at EOF = {r}, expected ENXIO",
+                    whence.name()
                 ));
             }
         }
@@ -299,8 +305,8 @@ impl Runner<'_> {
                 Some(p),
             )
         };
-        let got_data = self.seek(f, p, libc::SEEK_DATA)?;
-        let got_hole = self.seek(f, p, libc::SEEK_HOLE)?;
+        let got_data = self.seek(f, p, Whence::Data)?;
+        let got_hole = self.seek(f, p, Whence::Hole)?;
         if got_data != want_data || got_hole != want_hole {
             return div(format!(
                 "probe at {p}: SEEK_DATA {got_data:?} SEEK_HOLE {got_hole:?}, expected {want_data:?} {want_hole:?} from extents {extents:?}"
@@ -312,11 +318,11 @@ impl Runner<'_> {
     /// Handles an fallocate error: ENOSPC and EOPNOTSUPP (when allowed)
     /// must have changed nothing.
     fn falloc_error(&mut self, f: usize, kind: Kind, e: io::Error) -> Res {
-        if is_errno(&e, libc::ENOSPC) && self.env.allow_enospc {
+        if is_errno(&e, Errno::NOSPC) && self.env.allow_enospc {
             self.stats.enospc += 1;
             return self.verify(f, &format!("after ENOSPC from {}", kind.name()));
         }
-        if is_errno(&e, libc::EOPNOTSUPP) && self.env.allow_eopnotsupp {
+        if is_errno(&e, Errno::OPNOTSUPP) && self.env.allow_eopnotsupp {
             self.stats.unsupported += 1;
             return self.verify(f, &format!("after EOPNOTSUPP from {}", kind.name()));
         }
@@ -327,14 +333,22 @@ impl Runner<'_> {
         &mut self,
         f: usize,
         kind: Kind,
-        mode: i32,
+        mode: FallocateFlags,
         off: u64,
         len: u64,
     ) -> Result<bool, Stop> {
-        match sys::fallocate(&self.files[f], mode, off, len) {
+        match rustix::fs::fallocate(&self.files[f], mode, off, len).map_err(io::Error::from) {
             Ok(()) => Ok(true),
             Err(e) => self.falloc_error(f, kind, e).map(|()| false),
         }
+    }
+
+    /// A shared read-write mapping of the first `len` bytes of file `f`;
+    /// SIGBUS in it (a store the file system refused, a load it could not
+    /// serve) is absorbed and reported by `store` / `load`.
+    fn map(&self, f: usize, len: u64) -> Result<Mapping, Stop> {
+        let len = usize::try_from(len).map_err(|_| err("mmap", Errno::INVAL.into()))?;
+        Mapping::guarded(&self.files[f], len, Access::ReadWrite).map_err(|e| err("mmap", e))
     }
 
     fn run_op(&mut self, op: &Op) -> Res {
@@ -353,7 +367,7 @@ impl Runner<'_> {
                     pat,
                 });
                 if let Some(e) = e {
-                    if is_errno(&e, libc::ENOSPC) && self.env.allow_enospc {
+                    if is_errno(&e, Errno::NOSPC) && self.env.allow_enospc {
                         self.stats.enospc += 1;
                         return self.verify(
                             f,
@@ -385,12 +399,14 @@ impl Runner<'_> {
                 };
                 let mut buf = vec![0u8; (e - s) as usize];
                 fill_pattern(pat, s, &mut buf);
-                let mut map = Mapping::new(&self.files[f], map_len).map_err(|e| err("mmap", e))?;
+                let mut map = self.map(f, map_len)?;
                 let faults = map
-                    .store(s, &buf)
+                    .store(s as usize, &buf)
                     .map_err(|e| err("SIGBUS in too many pages of a store", e))?;
+                let faults: Vec<u64> = faults.into_iter().map(|p| p as u64).collect();
                 if msync {
-                    map.msync(s, e - s).map_err(|e| err("msync", e))?;
+                    map.msync(s as usize, (e - s) as usize)
+                        .map_err(|e| err("msync", e))?;
                 }
                 drop(map);
                 if faults.is_empty() {
@@ -449,15 +465,15 @@ impl Runner<'_> {
                 let s = off % map_len;
                 let e = (s + len).min(map_len);
                 let mut buf = vec![0u8; (e - s) as usize];
-                let map = Mapping::new(&self.files[f], map_len).map_err(|e| err("mmap", e))?;
+                let mut map = self.map(f, map_len)?;
                 let faults = map
-                    .load(s, &mut buf)
+                    .load(s as usize, &mut buf)
                     .map_err(|e| err("SIGBUS in too many pages of a load", e))?;
                 drop(map);
                 if !faults.is_empty() {
                     return Err(Stop::Diverge(format!(
                         "SIGBUS loading [{s}, {e}) through a mapping, size {size} (pages {:?})",
-                        faults.iter().map(|p| p / ps).collect::<Vec<_>>()
+                        faults.iter().map(|&p| p as u64 / ps).collect::<Vec<_>>()
                     )));
                 }
                 let m = &self.models[f];
@@ -477,37 +493,36 @@ impl Runner<'_> {
                 }
             }
             Op::Punch { f, off, len } => {
-                let mode = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
+                let mode = FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE;
                 if self.fallocate(f, Kind::Punch, mode, off, len)? {
                     self.models[f].punch(off, len);
                 }
             }
             Op::Zero { f, off, len, keep } => {
-                let mode =
-                    libc::FALLOC_FL_ZERO_RANGE | if keep { libc::FALLOC_FL_KEEP_SIZE } else { 0 };
+                let mode = FallocateFlags::ZERO_RANGE | keep_size(keep);
                 if self.fallocate(f, Kind::Zero, mode, off, len)? {
                     self.models[f].zero(off, len, keep);
                 }
             }
             Op::Prealloc { f, off, len, keep } => {
-                let mode = if keep { libc::FALLOC_FL_KEEP_SIZE } else { 0 };
+                let mode = keep_size(keep);
                 if self.fallocate(f, Kind::Prealloc, mode, off, len)? {
                     self.models[f].prealloc(off, len, keep);
                 }
             }
             Op::Truncate { f, size } => {
-                sys::ftruncate(&self.files[f], size).map_err(|e| err("ftruncate", e))?;
+                self.files[f]
+                    .set_len(size)
+                    .map_err(|e| err("ftruncate", e))?;
                 self.models[f].truncate(size);
             }
-            Op::Fsync { f } => sys::fsync(&self.files[f]).map_err(|e| err("fsync", e))?,
-            Op::Fdatasync { f } => {
-                sys::fdatasync(&self.files[f]).map_err(|e| err("fdatasync", e))?
-            }
+            Op::Fsync { f } => self.files[f].sync_all().map_err(|e| err("fsync", e))?,
+            Op::Fdatasync { f } => self.files[f].sync_data().map_err(|e| err("fdatasync", e))?,
             Op::Evict { f } => {
-                sys::fdatasync(&self.files[f]).map_err(|e| err("fdatasync", e))?;
-                sys::fadvise_dontneed(&self.files[f]).map_err(|e| err("posix_fadvise", e))?;
+                self.files[f].sync_data().map_err(|e| err("fdatasync", e))?;
+                fadvise_dontneed(&self.files[f], 0, 0).map_err(|e| err("posix_fadvise", e))?;
             }
-            Op::DropCaches => sys::drop_caches().map_err(|e| err("drop_caches", e))?,
+            Op::DropCaches => drop_caches(3).map_err(|e| err("drop_caches", e))?,
             Op::Remount => match &self.env.remount_point {
                 Some(p) => sys::remount(p).map_err(|e| err(&format!("remount {p:?}"), e))?,
                 None => return Err(Stop::Error("remount: no mount point (--no-remount)".into())),

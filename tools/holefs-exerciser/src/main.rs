@@ -8,11 +8,13 @@ mod args;
 mod exec;
 mod model;
 mod op;
-mod rng;
+mod pattern;
 mod shrink;
 mod sys;
 
-use args::{ArgError, Config};
+use anyhow::{bail, Context};
+use args::Config;
+use clap::Parser;
 use exec::{Env, Outcome, Verdict};
 use op::{GenConfig, Kind, Op};
 use std::ffi::CString;
@@ -45,17 +47,16 @@ fn unescape(s: &str) -> String {
 
 /// The mount point of the file system holding `dir` (the longest mount
 /// point that is a prefix of it).
-fn mount_point(dir: &Path) -> Result<PathBuf, String> {
+fn mount_point(dir: &Path) -> anyhow::Result<PathBuf> {
     let dir = dir
         .canonicalize()
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
-    let info = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| format!("/proc/self/mountinfo: {e}"))?;
+        .with_context(|| dir.display().to_string())?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo").context("/proc/self/mountinfo")?;
     info.lines()
         .filter_map(|l| l.split(' ').nth(4).map(|m| PathBuf::from(unescape(m))))
         .filter(|m| dir.starts_with(m))
         .max_by_key(|m| m.as_os_str().len())
-        .ok_or_else(|| format!("no mount point holds {}", dir.display()))
+        .with_context(|| format!("no mount point holds {}", dir.display()))
 }
 
 fn counts(o: &Outcome) -> String {
@@ -151,19 +152,19 @@ fn shrink(env: &Env, ops: &[Op], fail: usize, secs: u64) {
     println!("{NAME}: replay: save the lines above to FILE and run {NAME} --dir DIR --replay FILE");
 }
 
-fn run(cfg: &Config) -> Result<ExitCode, String> {
-    sys::install_sigbus_handler().map_err(|e| format!("sigaction: {e}"))?;
-    let page = sys::page_size();
+fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
+    let page = holefs_common::page_size() as u64;
     if !cfg.dir.is_dir() {
-        return Err(format!("--dir {}: not a directory", cfg.dir.display()));
+        bail!("--dir {}: not a directory", cfg.dir.display());
     }
     let (mut ops, seed_text, files) = match &cfg.replay {
         Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let ops = op::parse_log(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+            let ops = op::parse_log(&text)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| path.display().to_string())?;
             let need = ops.iter().filter_map(Op::file).max().map_or(1, |f| f + 1);
-            let files = cfg.files.unwrap_or(need).max(need);
+            let files = cfg.files.map_or(need, usize::from).max(need);
             (ops, format!("replay:{}", path.display()), files)
         }
         None => {
@@ -171,9 +172,9 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
                 let t = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .unwrap_or_default();
-                rng::mix(t.as_nanos() as u64 ^ u64::from(std::process::id())) >> 16
+                holefs_common::rng::mix(t.as_nanos() as u64 ^ u64::from(std::process::id())) >> 16
             });
-            let files = cfg.files.unwrap_or(3);
+            let files = cfg.files.map_or(3, usize::from);
             let gen = GenConfig {
                 files,
                 max_size: cfg.max_size,
@@ -194,14 +195,14 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
         std::fs::OpenOptions::new()
             .write(true)
             .open("/proc/sys/vm/drop_caches")
-            .map_err(|e| format!("/proc/sys/vm/drop_caches: {e} (needs root; --no-drop-caches)"))?;
+            .context("/proc/sys/vm/drop_caches (needs root; --no-drop-caches)")?;
     }
     let mut remount_point = None;
     if ops.iter().any(|op| matches!(op, Op::Remount)) {
-        let mp = mount_point(&cfg.dir).map_err(|e| format!("{e} (--no-remount)"))?;
-        let c = CString::new(mp.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
+        let mp = mount_point(&cfg.dir).context("--no-remount")?;
+        let c = CString::new(mp.as_os_str().as_bytes())?;
         sys::remount(&c)
-            .map_err(|e| format!("remount {}: {e} (needs root; --no-remount)", mp.display()))?;
+            .with_context(|| format!("remount {} (needs root; --no-remount)", mp.display()))?;
         remount_point = Some(c);
     }
     let env = Env {
@@ -261,23 +262,12 @@ fn run(cfg: &Config) -> Result<ExitCode, String> {
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let cfg = match args::parse(&argv) {
-        Ok(c) => c,
-        Err(ArgError::Help) => {
-            println!("{}", args::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+    let cfg = Config::parse();
     match run(&cfg) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{NAME}: error: {e}");
-            println!("{NAME}: result=error {e}");
+            eprintln!("{NAME}: error: {e:#}");
+            println!("{NAME}: result=error {e:#}");
             ExitCode::from(2)
         }
     }

@@ -9,7 +9,7 @@
 //! take their offset modulo the current size (they must land in the file to
 //! be interesting); the executor prints the resolved range.
 
-use crate::rng::Rng;
+use holefs_common::rng::{mix, Draw, Rng, SeedableRng, SplitMix64, GOLDEN_GAMMA};
 use std::fmt;
 
 /// Operation kinds, in the order of the summary line.
@@ -102,7 +102,7 @@ impl Kind {
 }
 
 /// One operation.  `f` is a file index, `pat` a content pattern (see
-/// `rng::pattern_byte`; 0 writes zeros).
+/// `pattern::pattern_byte`; 0 writes zeros).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
     /// pwrite(2) of `len` bytes at `off`.
@@ -401,7 +401,7 @@ pub struct GenConfig {
 
 /// An offset in `0..max`: page-aligned, near a page boundary, near 0, or
 /// anywhere; unaligned ones are common on purpose.
-fn gen_off(r: &mut Rng, max: u64, page: u64) -> u64 {
+fn gen_off(r: &mut SplitMix64, max: u64, page: u64) -> u64 {
     let pages = max / page;
     let v = match r.below(10) {
         0..=2 => r.range(0, pages) * page,
@@ -414,7 +414,7 @@ fn gen_off(r: &mut Rng, max: u64, page: u64) -> u64 {
 
 /// A length in `1..=max`: tiny, about a page multiple, a page multiple, or
 /// anything.
-fn gen_len(r: &mut Rng, max: u64, page: u64) -> u64 {
+fn gen_len(r: &mut SplitMix64, max: u64, page: u64) -> u64 {
     let v = match r.below(20) {
         0..=4 => r.range(1, 64),
         5..=9 => (r.range(1, 4) * page).saturating_add_signed(r.range(0, 32) as i64 - 16),
@@ -425,13 +425,13 @@ fn gen_len(r: &mut Rng, max: u64, page: u64) -> u64 {
 }
 
 /// A range inside `0..max`.
-fn gen_range(r: &mut Rng, max: u64, page: u64) -> (u64, u64) {
+fn gen_range(r: &mut SplitMix64, max: u64, page: u64) -> (u64, u64) {
     let off = gen_off(r, max, page);
     let len = gen_len(r, max, page).min(max - off);
     (off, len.max(1))
 }
 
-fn gen_pat(r: &mut Rng) -> u64 {
+fn gen_pat(r: &mut SplitMix64) -> u64 {
     if r.chance(1, 20) {
         0
     } else {
@@ -442,7 +442,11 @@ fn gen_pat(r: &mut Rng) -> u64 {
 /// Operation `index` of the sequence for `seed`: each operation has its own
 /// generator, so a prefix does not depend on the sequence's length.
 pub fn generate_one(seed: u64, index: u64, cfg: &GenConfig, kinds: &[Kind]) -> Op {
-    let mut r = Rng::new(crate::rng::mix(seed) ^ crate::rng::mix(index.wrapping_add(1)));
+    // The stream this tool's own SplitMix64 drew from `mix(seed) ^
+    // mix(index + 1)` (it started one increment further): seeds saved
+    // before the move to rand_xoshiro name the same operations.
+    let state = mix(seed) ^ mix(index.wrapping_add(1));
+    let mut r = SplitMix64::seed_from_u64(state.wrapping_add(GOLDEN_GAMMA));
     let total: u64 = kinds.iter().map(|k| k.weight()).sum();
     let mut pick = r.below(total);
     let mut kind = kinds[0];
@@ -569,6 +573,25 @@ mod tests {
             assert_eq!(text.parse::<Op>().unwrap(), op, "{text}");
             assert_eq!(format!("op 17: {text}").parse::<Op>().unwrap(), op);
         }
+    }
+
+    /// Seeds saved before the move to `rand_xoshiro` name the same
+    /// operations (the first ops of seed 12345 as the old generator made
+    /// them, no drop_caches or remount).
+    #[test]
+    fn old_seeds_replay() {
+        let mut c = cfg();
+        c.drop_caches = false;
+        c.remount = false;
+        let want = [
+            "mstore f=0 off=46 len=12292 pat=0x7e8c91ab27dd08d9 msync=0 eof=1",
+            "mload f=1 off=36864 len=4099",
+            "read f=2 off=42 len=12288",
+            "prealloc f=1 off=151560 len=47 keep=1",
+            "write f=0 off=98304 len=64994 pat=0xfe505272f882e103",
+        ];
+        let got: Vec<String> = generate(12345, 5, &c).iter().map(Op::to_string).collect();
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -6,17 +6,18 @@
 mod args;
 mod race;
 mod stamp;
-mod sys;
 
-use args::{ArgError, Config};
+use args::{Args, Config, Format};
+use clap::Parser;
+use holefs_common::record::{self, ReproError, ReproRun, Verdict};
 use race::Outcome;
 use std::process::ExitCode;
 
-fn verdict(o: &Outcome) -> &'static str {
+fn verdict(o: &Outcome) -> Verdict {
     if o.detections == 0 {
-        "SAFE"
+        Verdict::Safe
     } else {
-        "RACE"
+        Verdict::Race
     }
 }
 
@@ -35,7 +36,7 @@ fn summary(cfg: &Config, o: &Outcome) -> String {
         o.hits,
         o.detections,
         first_ms(o),
-        verdict(o)
+        verdict(o).name()
     );
     let rate = if o.elapsed_ms == 0 {
         0.0
@@ -77,100 +78,136 @@ fn summary(cfg: &Config, o: &Outcome) -> String {
     s
 }
 
-fn json_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out += "\\\"",
-            '\\' => out += "\\\\",
-            c if (c as u32) < 0x20 => out += &format!("\\u{:04x}", c as u32),
-            c => out.push(c),
+/// The run record (`--format json`).
+fn record(cfg: &Config, o: &Outcome) -> ReproRun {
+    let first = o.first.as_ref().map(|d| {
+        let (w, seq, idx) = stamp::decode(d.value);
+        record::Detection {
+            round: d.round,
+            ms: d.ms,
+            view: d.view.to_string(),
+            thread: d.thread,
+            offset: d.offset,
+            value: format!("{:#018x}", d.value),
+            class: d.class.name().to_string(),
+            stamp_writer: w,
+            stamp_seq: seq,
+            stamp_offset: idx * 8,
+            bad_words: d.bad_words,
         }
+    });
+    ReproRun {
+        scenario: cfg.scenario.name().to_string(),
+        iterations: o.rounds,
+        hits: o.hits,
+        detections: o.detections,
+        first_detection_ms: o.first.as_ref().map(|d| d.ms),
+        verdict: verdict(o),
+        first_detection: first,
+        live_detections: o.live_detections,
+        elapsed_ms: o.elapsed_ms,
+        op_rounds: o.op_rounds,
+        op_reads: o.op_reads,
+        hits_budget: cfg.hits,
+        sigbus: o.sigbus,
+        size: cfg.size,
+        threads: cfg.threads,
+        seed: cfg.seed,
+        inject_stale: cfg.inject_stale,
+        dir: cfg.dir.display().to_string(),
     }
-    out + "\""
 }
 
-fn json(cfg: &Config, o: &Outcome) -> String {
-    let first = match &o.first {
-        None => "null".to_string(),
-        Some(d) => {
-            let (w, seq, idx) = stamp::decode(d.value);
-            format!(
-                "{{\"round\":{},\"ms\":{},\"view\":{},\"thread\":{},\"offset\":{},\"value\":\"{:#018x}\",\"class\":{},\"stamp_writer\":{},\"stamp_seq\":{},\"stamp_offset\":{},\"bad_words\":{}}}",
-                d.round,
-                d.ms,
-                json_str(d.view),
-                d.thread,
-                d.offset,
-                d.value,
-                json_str(d.class.name()),
-                w,
-                seq,
-                idx * 8,
-                d.bad_words
-            )
+/// `'s'` with every `'` as `'\''`: one word for a POSIX shell.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `--format shell`: one `repro_KEY='value'` line per field of the JSON
+/// record; the fields of an object member `m` become `repro_m__KEY` (two
+/// underscores: `first_detection__ms` is not `first_detection_ms`); null is
+/// the empty string.
+fn shell_lines(prefix: &str, v: &serde_json::Value, out: &mut String) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                if let serde_json::Value::Object(_) = v {
+                    shell_lines(&format!("{prefix}{k}__"), v, out);
+                } else {
+                    out.push_str(&format!("{prefix}{k}="));
+                    let text = match v {
+                        serde_json::Value::Null => String::new(),
+                        serde_json::Value::String(s) => s.clone(),
+                        v => v.to_string(),
+                    };
+                    out.push_str(&shell_quote(&text));
+                    out.push('\n');
+                }
+            }
         }
-    };
-    let first_ms = o
-        .first
-        .as_ref()
-        .map_or_else(|| "null".to_string(), |d| d.ms.to_string());
-    format!(
-        "{{\"scenario\":{},\"iterations\":{},\"hits\":{},\"detections\":{},\"first_detection_ms\":{},\"verdict\":{},\"first_detection\":{},\"live_detections\":{},\"elapsed_ms\":{},\"op_rounds\":{},\"op_reads\":{},\"hits_budget\":{},\"sigbus\":{},\"size\":{},\"threads\":{},\"seed\":{},\"inject_stale\":{},\"dir\":{}}}",
-        json_str(cfg.scenario.name()),
-        o.rounds,
-        o.hits,
-        o.detections,
-        first_ms,
-        json_str(verdict(o)),
-        first,
-        o.live_detections,
-        o.elapsed_ms,
-        o.op_rounds,
-        o.op_reads,
-        cfg.hits,
-        o.sigbus,
-        cfg.size,
-        cfg.threads,
-        cfg.seed,
-        cfg.inject_stale,
-        json_str(&cfg.dir.display().to_string())
-    )
+        v => out.push_str(&format!("{prefix}={}\n", shell_quote(&v.to_string()))),
+    }
+}
+
+/// Prints a record in `format` (JSON or shell).
+fn print_record<T: serde::Serialize>(format: Format, rec: &T) -> anyhow::Result<()> {
+    if format == Format::Json {
+        // Straight from the type: the fields in their documented order.
+        println!("{}", serde_json::to_string(rec)?);
+    } else {
+        let mut s = String::new();
+        shell_lines("repro_", &serde_json::to_value(rec)?, &mut s);
+        print!("{s}");
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
-    let cfg = match args::parse(std::env::args().skip(1), sys::page_size() as u64) {
+    let args = Args::parse();
+    let cfg = match args.config(holefs_common::page_size() as u64) {
         Ok(cfg) => cfg,
-        Err(ArgError::Help) => {
-            println!("{}", args::USAGE);
-            return ExitCode::SUCCESS;
-        }
         Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
+            use clap::CommandFactory;
+            Args::command()
+                .error(clap::error::ErrorKind::ValueValidation, e)
+                .exit();
         }
     };
-    match race::run(&cfg) {
+    let (code, printed) = match race::run(&cfg) {
         Ok(o) => {
-            if cfg.json {
-                println!("{}", json(&cfg, &o));
-            } else {
-                print!("{}", summary(&cfg, &o));
-            }
-            ExitCode::from(u8::from(o.detections != 0))
+            let printed = match cfg.format {
+                Format::Summary => {
+                    print!("{}", summary(&cfg, &o));
+                    Ok(())
+                }
+                f => print_record(f, &record(&cfg, &o)),
+            };
+            (u8::from(o.detections != 0), printed)
         }
         Err(e) => {
-            eprintln!("holefs-repro: scenario={} error: {e}", cfg.scenario.name());
-            if cfg.json {
-                println!(
-                    "{{\"scenario\":{},\"verdict\":\"ERROR\",\"error\":{}}}",
-                    json_str(cfg.scenario.name()),
-                    json_str(&e)
-                );
-            }
-            ExitCode::from(2)
+            eprintln!(
+                "holefs-repro: scenario={} error: {e:#}",
+                cfg.scenario.name()
+            );
+            let printed = match cfg.format {
+                Format::Summary => Ok(()),
+                f => print_record(
+                    f,
+                    &ReproError {
+                        scenario: cfg.scenario.name().to_string(),
+                        verdict: Verdict::Error,
+                        error: format!("{e:#}"),
+                    },
+                ),
+            };
+            (2, printed)
         }
+    };
+    if let Err(e) = printed {
+        eprintln!("holefs-repro: printing the result: {e:#}");
+        return ExitCode::from(2);
     }
+    ExitCode::from(code)
 }
 
 #[cfg(test)]
@@ -194,25 +231,13 @@ mod tests {
     }
 
     fn cfg() -> Config {
-        args::parse(["--scenario", "seed", "--dir", "/t\"x"], 4096).unwrap()
+        Args::parse_from(["holefs-repro", "--scenario", "seed", "--dir", "/t\"x'y"])
+            .config(4096)
+            .unwrap()
     }
 
-    #[test]
-    fn summary_safe() {
-        let s = summary(&cfg(), &outcome(None));
-        assert!(s.starts_with(
-            "holefs-race: scenario=seed iterations=10 hits=7 detections=0 first_detection_ms=- verdict=SAFE\n"
-        ));
-        let j = json(&cfg(), &outcome(None));
-        assert!(
-            j.contains("\"first_detection_ms\":null,\"verdict\":\"SAFE\",\"first_detection\":null")
-        );
-        assert!(j.contains("\"dir\":\"/t\\\"x\""));
-    }
-
-    #[test]
-    fn summary_race() {
-        let d = Detection {
+    fn detection() -> Detection {
+        Detection {
             round: 3,
             ms: 42,
             offset: 4096,
@@ -221,11 +246,58 @@ mod tests {
             thread: 1,
             class: Class::Stale,
             bad_words: 8,
-        };
-        let s = summary(&cfg(), &outcome(Some(d.clone())));
+        }
+    }
+
+    #[test]
+    fn summary_safe() {
+        let s = summary(&cfg(), &outcome(None));
+        assert!(s.starts_with(
+            "holefs-race: scenario=seed iterations=10 hits=7 detections=0 first_detection_ms=- verdict=SAFE\n"
+        ));
+        let j = serde_json::to_string(&record(&cfg(), &outcome(None))).unwrap();
+        assert!(
+            j.contains("\"first_detection_ms\":null,\"verdict\":\"SAFE\",\"first_detection\":null")
+        );
+        assert!(j.contains("\"dir\":\"/t\\\"x'y\""));
+    }
+
+    #[test]
+    fn summary_race() {
+        let s = summary(&cfg(), &outcome(Some(detection())));
         assert!(s.contains("detections=1 first_detection_ms=42 verdict=RACE\n"));
         assert!(s.contains("first_detection round=3 view=pread thread=1 offset=4096 value=0x0100000300000200 class=stale stamp_writer=1 stamp_seq=3 stamp_offset=4096"));
-        let j = json(&cfg(), &outcome(Some(d)));
+        let j = serde_json::to_string(&record(&cfg(), &outcome(Some(detection())))).unwrap();
         assert!(j.starts_with("{\"scenario\":\"seed\",\"iterations\":10,\"hits\":7,\"detections\":1,\"first_detection_ms\":42,\"verdict\":\"RACE\",\"first_detection\":{\"round\":3,"));
+    }
+
+    #[test]
+    fn shell_format() {
+        let v = serde_json::to_value(record(&cfg(), &outcome(Some(detection())))).unwrap();
+        let mut s = String::new();
+        shell_lines("repro_", &v, &mut s);
+        let lines: Vec<&str> = s.lines().collect();
+        assert!(lines.contains(&"repro_verdict='RACE'"), "{s}");
+        assert!(lines.contains(&"repro_first_detection_ms='42'"), "{s}");
+        assert!(
+            lines.contains(&"repro_first_detection__view='pread'"),
+            "{s}"
+        );
+        assert!(
+            lines.contains(&"repro_first_detection__class='stale'"),
+            "{s}"
+        );
+        assert!(lines.contains(&"repro_first_detection__ms='42'"), "{s}");
+        assert!(lines.contains(&"repro_inject_stale='false'"), "{s}");
+        assert_eq!(
+            lines.iter().filter(|l| l.contains("_ms=")).count(),
+            3,
+            "{s}"
+        );
+        assert!(lines.contains(&r#"repro_dir='/t"x'\''y'"#), "{s}");
+        let v = serde_json::to_value(record(&cfg(), &outcome(None))).unwrap();
+        let mut s = String::new();
+        shell_lines("repro_", &v, &mut s);
+        assert!(s.lines().any(|l| l == "repro_first_detection=''"), "{s}");
     }
 }

@@ -50,7 +50,11 @@
 
 use crate::args::{Config, Scenario};
 use crate::stamp::{self, Class, Window};
-use crate::sys::{self, Mapping};
+use anyhow::{anyhow, Context};
+use holefs_common::file::{fadvise_dontneed, punch_hole};
+use holefs_common::map::{Access, Mapping};
+use holefs_common::rng::{Draw, SeedableRng, Xoshiro256PlusPlus};
+use holefs_common::sigbus;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -140,17 +144,9 @@ struct Race<'a> {
     t0: Instant,
 }
 
-fn rng_next(s: &mut u64) -> u64 {
-    let mut x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-}
-
-fn below(rng: &mut u64, n: usize) -> usize {
-    (rng_next(rng) % n as u64) as usize
+/// Uniform in `0..n`.
+fn below(rng: &mut Xoshiro256PlusPlus, n: usize) -> usize {
+    rng.below(n as u64) as usize
 }
 
 /// The k-th page of a sweep over `n` pages in `order` (0 forward, 1
@@ -190,6 +186,12 @@ impl Race<'_> {
 
     fn failed(&self) -> bool {
         self.error.lock().unwrap().is_some()
+    }
+
+    /// The first error a thread hit, as the run's error.
+    fn take_error(&self) -> anyhow::Error {
+        let e = self.error.lock().unwrap().take();
+        anyhow!(e.unwrap_or_else(|| "unknown error".into()))
     }
 
     fn running(&self, round: u64) -> bool {
@@ -238,10 +240,20 @@ impl Race<'_> {
     }
 
     fn map(&self) -> Option<Mapping> {
-        let guarded = self.sc == Scenario::Truncate;
-        Mapping::new(&self.file, self.cfg.size as usize, self.writable(), guarded)
-            .map_err(|e| self.fail("mmap", e))
-            .ok()
+        let len = self.cfg.size as usize;
+        let access = if self.writable() {
+            Access::ReadWrite
+        } else {
+            Access::Read
+        };
+        // truncate: an access past the cut raises SIGBUS; the guard turns
+        // the page into a zero page, never taken for stale data.
+        let m = if self.sc == Scenario::Truncate {
+            Mapping::guarded(&self.file, len, access)
+        } else {
+            Mapping::new(&self.file, len, access)
+        };
+        m.map_err(|e| self.fail("mmap", e)).ok()
     }
 
     fn shared(&self) -> Arc<Mapping> {
@@ -464,7 +476,7 @@ impl Race<'_> {
         self.hit_end(w, op_seq);
         self.done[w.id].store(seq, Ordering::Release);
         if round % 4 == 3 {
-            spin(rng_next(&mut w.rng) % 256);
+            spin(w.rng.below(256));
         }
     }
 
@@ -600,7 +612,7 @@ impl Race<'_> {
             self.file.sync_data()?;
         }
         if !hot && round % 2 == 1 {
-            sys::fadvise_dontneed(&self.file, self.cfg.size)?;
+            fadvise_dontneed(&self.file, 0, self.cfg.size)?;
         }
         if (round >> 1) & 1 == 1 {
             // Pre-fault through the shared mapping.
@@ -612,7 +624,7 @@ impl Race<'_> {
         Ok(())
     }
 
-    fn inject_stale(&self, round: u64, rng: &mut u64) {
+    fn inject_stale(&self, round: u64, rng: &mut Xoshiro256PlusPlus) {
         let from = self.first_word();
         for _ in 0..INJECT_WORDS {
             // First word of a page, where the live checks look too.
@@ -625,7 +637,7 @@ impl Race<'_> {
     }
 
     /// The controller's RACE phase: punch, or truncate down and up.
-    fn op(&self, round: u64, rng: &mut u64) -> io::Result<()> {
+    fn op(&self, round: u64, rng: &mut Xoshiro256PlusPlus) -> io::Result<()> {
         // Let the workers get going (up to 20 ms), then a random delay.
         let t = Instant::now();
         while self.racing.load(Ordering::Acquire) < self.cfg.threads
@@ -633,7 +645,7 @@ impl Race<'_> {
         {
             std::hint::spin_loop();
         }
-        spin(rng_next(rng) % 200);
+        spin(rng.below(200));
         if self.sc == Scenario::WriteRace {
             for (i, d) in self.done.iter().enumerate() {
                 let id = stamp::WRITER0 as usize + i;
@@ -649,11 +661,11 @@ impl Race<'_> {
             self.op_seq.fetch_add(1, Ordering::Release);
             res?;
             self.down_gen.store(round, Ordering::Release);
-            spin(rng_next(rng) % 500);
+            spin(rng.below(500));
             return self.file.set_len(self.cfg.size);
         }
         self.op_seq.fetch_add(1, Ordering::Release);
-        let res = sys::punch_hole(&self.file, 0, self.cfg.size);
+        let res = punch_hole(&self.file, 0, self.cfg.size);
         self.op_seq.fetch_add(1, Ordering::Release);
         res
     }
@@ -671,11 +683,7 @@ impl Race<'_> {
 
     /// Returns (rounds, rounds in which the punch was hit by an access).
     fn controller(&self) -> (u64, u64) {
-        let mut rng = self
-            .cfg
-            .seed
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .wrapping_add(1);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.cfg.seed);
         let mut fill = vec![0u8; self.cfg.size as usize];
         let mut buf = vec![0u8; CHUNK_PAGES * self.page];
         let mut round = 0;
@@ -735,7 +743,7 @@ impl Race<'_> {
 
 struct Worker {
     id: usize,
-    rng: u64,
+    rng: Xoshiro256PlusPlus,
     map: Option<Arc<Mapping>>,
     buf: Vec<u8>,
     live_round: u64,
@@ -780,16 +788,13 @@ fn create_file(cfg: &Config) -> io::Result<(TempFile, File, File)> {
     ))
 }
 
-/// Run one scenario; `Err` is a setup error (exit status 2).
-pub fn run(cfg: &Config) -> Result<Outcome, String> {
-    let page = sys::page_size();
+/// Run one scenario; `Err` is a setup or system call error (exit status 2).
+pub fn run(cfg: &Config) -> anyhow::Result<Outcome> {
+    let page = holefs_common::page_size();
     let (_tmp, file, inject) =
-        create_file(cfg).map_err(|e| format!("create a file in {}: {e}", cfg.dir.display()))?;
-    sys::punch_hole(&file, 0, cfg.size)
-        .map_err(|e| format!("fallocate(PUNCH_HOLE) in {}: {e}", cfg.dir.display()))?;
-    if cfg.scenario == Scenario::Truncate {
-        sys::install_sigbus_handler().map_err(|e| format!("sigaction: {e}"))?;
-    }
+        create_file(cfg).with_context(|| format!("create a file in {}", cfg.dir.display()))?;
+    punch_hole(&file, 0, cfg.size)
+        .with_context(|| format!("fallocate(PUNCH_HOLE) in {}", cfg.dir.display()))?;
     let nwriters = match cfg.scenario {
         Scenario::WriteRace => stamp::WRITER0 as usize + cfg.threads,
         _ => stamp::FILLER as usize + 1,
@@ -831,18 +836,15 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
     let mut workers = Vec::new();
     for id in 0..cfg.threads {
         let map = if persistent {
-            Some(Arc::new(race.map().ok_or_else(|| {
-                format!(
-                    "mmap: {}",
-                    race.error.lock().unwrap().take().unwrap_or_default()
-                )
-            })?))
+            Some(Arc::new(race.map().ok_or_else(|| race.take_error())?))
         } else {
             None
         };
         workers.push(Worker {
             id,
-            rng: rng_next(&mut (cfg.seed ^ (id as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9))),
+            rng: Xoshiro256PlusPlus::seed_from_u64(
+                cfg.seed ^ (id as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9),
+            ),
             map,
             buf: vec![0u8; CHUNK_PAGES * page],
             live_round: 0,
@@ -851,12 +853,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         });
     }
     if cfg.scenario != Scenario::Truncate {
-        let m = race.map().ok_or_else(|| {
-            format!(
-                "mmap: {}",
-                race.error.lock().unwrap().take().unwrap_or_default()
-            )
-        })?;
+        let m = race.map().ok_or_else(|| race.take_error())?;
         *race.shared.lock().unwrap() = Some(Arc::new(m));
     }
     let (rounds, op_rounds) = std::thread::scope(|s| {
@@ -866,8 +863,8 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         }
         race.controller()
     });
-    if let Some(e) = race.error.lock().unwrap().take() {
-        return Err(e);
+    if race.failed() {
+        return Err(race.take_error());
     }
     let d = race.det.into_inner().unwrap();
     Ok(Outcome {
@@ -876,7 +873,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         live_detections: d.live,
         first: d.first,
         elapsed_ms: race.t0.elapsed().as_millis() as u64,
-        sigbus: sys::sigbus_count(),
+        sigbus: sigbus::patched(),
         op_reads: race.op_reads.load(Ordering::Relaxed),
         op_rounds,
         hits: race.hits.load(Ordering::Relaxed),
@@ -897,16 +894,6 @@ mod tests {
                 seen.sort_unstable();
                 assert_eq!(seen, (0..n).collect::<Vec<_>>(), "n={n} order={order}");
             }
-        }
-    }
-
-    #[test]
-    fn rng_is_deterministic_and_nonzero() {
-        let (mut a, mut b) = (7u64, 7u64);
-        for _ in 0..100 {
-            let x = rng_next(&mut a);
-            assert_eq!(x, rng_next(&mut b));
-            assert_ne!(a, 0);
         }
     }
 }

@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/falloc.h>
+#include <linux/mount.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -122,6 +123,20 @@ static bool is_mountpoint(const char *dir)
 	if (stat(dir, &a) || stat(parent, &b))
 		return false;
 	return a.st_dev != b.st_dev;
+}
+
+/* DIR's line of /proc/self/mounts into BUF ("" if none). */
+static void mount_line(const char *dir, char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/mounts", "r");
+	char line[512];
+
+	buf[0] = '\0';
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, dir))
+			snprintf(buf, len, "%s", line);
+	if (f)
+		fclose(f);
 }
 
 /* Number of entries in /sys/fs/holefs (one per live superblock). */
@@ -362,7 +377,12 @@ TEST(bad_mount_options)
 	EXPECT_EQ(0, failures);
 }
 
-/* Remount: bad options are refused, good ones ignored; nothing changes. */
+/*
+ * Remount: bad options are refused, and so is any option that would change
+ * what the file system was mounted with (the options are fixed for its
+ * life); repeating them, as /proc/mounts shows them, is accepted.  Nothing
+ * changes either way.
+ */
 TEST(bad_remount_options)
 {
 	static const struct { const char *opts; int err; } cases[] = {
@@ -371,8 +391,15 @@ TEST(bad_remount_options)
 		{ "size=abc", EINVAL },
 		{ "map_pages=bogus", EINVAL },
 		{ "punch_delay_us=10000001", EINVAL },
-		{ "size=1m", 0 },		/* accepted, and ignored */
-		{ "map_pages=off", 0 },
+		{ "size=1m", EINVAL },		/* a change: refused */
+		{ "map_pages=off", EINVAL },
+		{ "map_pages=trylock", EINVAL },
+		{ "fault=filemap,map_pages=off", EINVAL },
+		{ "punch_delay_us=1", EINVAL },
+		{ "size=64k", 0 },		/* the same value: accepted */
+		{ "map_pages=filemap", 0 },
+		{ "size=65536,map_pages=filemap,fault=filemap,punch=locked,punch_delay_us=0", 0 },
+		{ "", 0 },
 	};
 	char dir[64], mounts_before[512] = "", mounts_after[512] = "";
 	struct statfs sf;
@@ -383,25 +410,14 @@ TEST(bad_remount_options)
 	ASSERT_NE('\0', dir[0]);
 	ASSERT_EQ(0, mount_holefs(dir, "size=64k"));
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		FILE *f = fopen("/proc/self/mounts", "r");
-		char line[512];
 		int got;
 		bool ok;
 
-		while (f && fgets(line, sizeof(line), f))
-			if (strstr(line, dir))
-				snprintf(mounts_before, sizeof(mounts_before), "%s", line);
-		if (f)
-			fclose(f);
+		mount_line(dir, mounts_before, sizeof(mounts_before));
 		got = 0;
 		if (mount("holefs", dir, "holefs", MS_REMOUNT, cases[i].opts))
 			got = errno;
-		f = fopen("/proc/self/mounts", "r");
-		while (f && fgets(line, sizeof(line), f))
-			if (strstr(line, dir))
-				snprintf(mounts_after, sizeof(mounts_after), "%s", line);
-		if (f)
-			fclose(f);
+		mount_line(dir, mounts_after, sizeof(mounts_after));
 		ok = got == cases[i].err && !strcmp(mounts_before, mounts_after) &&
 		     !statfs(dir, &sf) && sf.f_blocks == STORE_BLOCKS;
 		ksft_print_msg("mount -o remount,'%s': %s (want %s)%s\n",
@@ -415,6 +431,39 @@ TEST(bad_remount_options)
 	EXPECT_EQ(0, umount(dir));
 	rmdir(dir);
 	EXPECT_EQ(0, failures);
+}
+
+/*
+ * A refused remount says why in the fs_context log, which the new mount API
+ * hands to the caller: read(2) on the fspick() descriptor.
+ */
+TEST(remount_change_message)
+{
+	char dir[64], msg[512] = "", line[512];
+	ssize_t n;
+	int fd;
+
+	make_dir(dir, sizeof(dir), "remount-msg");
+	ASSERT_NE('\0', dir[0]);
+	ASSERT_EQ(0, mount_holefs(dir, "size=64k,map_pages=off"));
+	fd = syscall(__NR_fspick, AT_FDCWD, dir, FSPICK_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, syscall(__NR_fsconfig, fd, FSCONFIG_SET_STRING, "size",
+			     "64k", 0));
+	errno = 0;
+	EXPECT_EQ(-1, syscall(__NR_fsconfig, fd, FSCONFIG_SET_STRING,
+			      "map_pages", "filemap", 0));
+	EXPECT_EQ(EINVAL, errno);
+	n = read(fd, msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	ksft_print_msg("fs_context log: %s\n", msg);
+	EXPECT_NE(NULL, strstr(msg, "map_pages"));
+	EXPECT_NE(NULL, strstr(msg, "remount cannot change"));
+	close(fd);
+	mount_line(dir, line, sizeof(line));
+	EXPECT_NE(NULL, strstr(line, "map_pages=off"));
+	EXPECT_EQ(0, umount(dir));
+	rmdir(dir);
 }
 
 /* --- fallocate ---------------------------------------------------------- */

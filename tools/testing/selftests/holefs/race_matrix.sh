@@ -55,19 +55,6 @@ now_ms() {
 	awk '{ split($1, t, "."); print t[1] * 1000 + substr(t[2] "00", 1, 2) * 10 }' /proc/uptime
 }
 
-# jget KEY JSON: the value of a top-level scalar KEY in holefs-repro's
-# one-line JSON (strings without their quotes; "null" stays null).
-jget() {
-	printf '%s\n' "$2" | awk -v k="\"$1\":" '{
-		i = index($0, k)
-		if (!i) exit 1
-		v = substr($0, i + length(k))
-		if (substr(v, 1, 1) == "\"") { v = substr(v, 2); sub(/".*/, "", v) }
-		else sub(/[,}].*/, "", v)
-		print v
-	}'
-}
-
 # jstr S: S as a JSON string (quotes and backslashes escaped, control
 # characters dropped).
 jstr() {
@@ -138,29 +125,33 @@ peer_setup() {
 # (detections), f_R (ms into the run of the first detection, or null), i_R
 # (rounds) and h_R (hits); sets $errors and $error on a reproducer error.
 run_once() {
+	# The result as repro_FIELD='value' lines (no JSON parser in the
+	# guest); an empty verdict if the reproducer died.
+	repro_verdict="" repro_error=""
 	out=$(holefs-repro --scenario "$sc" --dir "$mnt" --hits "$MATRIX_HITS" \
 		--duration-ms "$MATRIX_RUN_MS" --size "$MATRIX_SIZE" \
 		--threads "$MATRIX_THREADS" --seed $((MATRIX_SEED + 1000 * ($1 - 1))) \
-		--json 2>"$tmp/err")
+		--format shell 2>"$tmp/err")
 	rc=$?
-	v=$(jget verdict "$out")
+	eval "$out"
+	v=$repro_verdict
 	if [ "$v" != SAFE ] && [ "$v" != RACE ]; then
 		errors=$((errors + 1))
-		error="holefs-repro exited $rc: $(head -c 200 "$tmp/err") $(jget error "$out")"
+		error="holefs-repro exited $rc: $(head -c 200 "$tmp/err") $repro_error"
 		return
 	fi
-	op_reads=$((op_reads + $(jget op_reads "$out")))
-	det=$(jget detections "$out") first=null
+	op_reads=$((op_reads + repro_op_reads))
+	first=null
 	if [ "$v" = RACE ]; then
-		first=$(jget first_detection_ms "$out")
+		first=$repro_first_detection_ms
 		if [ "$first_ms" = null ] || [ "$first" -lt "$first_ms" ]; then
 			first_ms=$first
-			first_view=$(jstr "$(jget view "$out")")
-			first_class=$(jstr "$(jget class "$out")")
+			first_view=$(jstr "$repro_first_detection__view")
+			first_class=$(jstr "$repro_first_detection__class")
 		fi
 	fi
-	eval "t_$1=$(jget elapsed_ms "$out") d_$1=$det f_$1=$first" \
-		"i_$1=$(jget iterations "$out") h_$1=$(jget hits "$out")"
+	eval "t_$1=\$repro_elapsed_ms d_$1=\$repro_detections f_$1=\$first" \
+		"i_$1=\$repro_iterations h_$1=\$repro_hits"
 }
 
 # run_cell FS MAP_PAGES FAULT PUNCH SCENARIO: measure one cell (MATRIX_RUNS
