@@ -18,7 +18,7 @@
 # HOLEFS-MATRIX-END at the end, when no kernel message can split them.
 #
 # Settings (environment; defaults in brackets):
-#	MATRIX_RUNS [10]  MATRIX_HITS [20000]  MATRIX_RUN_MS [20000]
+#	MATRIX_RUNS [10]  MATRIX_HITS [20000]  MATRIX_RUN_MS [10000]
 #	MATRIX_SIZE [1m]  MATRIX_THREADS [2]  MATRIX_SEED [1]
 #	MATRIX_DELAY_US [2000]   punch_delay_us and truncate_delay_us of
 #	                         every holefs mount
@@ -37,7 +37,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-: "${MATRIX_RUNS:=10}" "${MATRIX_HITS:=20000}" "${MATRIX_RUN_MS:=20000}"
+: "${MATRIX_RUNS:=10}" "${MATRIX_HITS:=20000}" "${MATRIX_RUN_MS:=10000}"
 : "${MATRIX_SIZE:=1m}" "${MATRIX_THREADS:=2}" "${MATRIX_SEED:=1}"
 : "${MATRIX_DELAY_US:=2000}"
 : "${MATRIX_FS:=holefs tmpfs ext4 xfs}"
