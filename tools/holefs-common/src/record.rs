@@ -59,6 +59,9 @@ pub struct ReproRun {
     pub scenario: String,
     /// Rounds run.
     pub iterations: u64,
+    /// Accesses that started or ended while the punch (truncate down)
+    /// system call was in flight.
+    pub hits: u64,
     pub detections: u64,
     pub first_detection_ms: Option<u64>,
     pub verdict: Verdict,
@@ -71,6 +74,8 @@ pub struct ReproRun {
     pub op_rounds: u64,
     /// Accesses begun while the punch ran.
     pub op_reads: u64,
+    /// `--hits`: the hit budget, 0 for none.
+    pub hits_budget: u64,
     /// SIGBUS faults turned into zero pages.
     pub sigbus: u64,
     pub size: u64,
@@ -116,6 +121,7 @@ mod tests {
         let r = ReproRun {
             scenario: "seed".into(),
             iterations: 10,
+            hits: 7,
             detections: 0,
             first_detection_ms: None,
             verdict: Verdict::Safe,
@@ -124,6 +130,7 @@ mod tests {
             elapsed_ms: 1000,
             op_rounds: 1,
             op_reads: 2,
+            hits_budget: 0,
             sigbus: 0,
             size: 4096,
             threads: 2,
@@ -132,7 +139,7 @@ mod tests {
             dir: "/t\"x".into(),
         };
         let j = serde_json::to_string(&r).unwrap();
-        assert!(j.starts_with(r#"{"scenario":"seed","iterations":10,"detections":0,"first_detection_ms":null,"verdict":"SAFE","first_detection":null,"#), "{j}");
+        assert!(j.starts_with(r#"{"scenario":"seed","iterations":10,"hits":7,"detections":0,"first_detection_ms":null,"verdict":"SAFE","first_detection":null,"#), "{j}");
         assert!(j.ends_with(r#""dir":"/t\"x"}"#), "{j}");
         assert_eq!(serde_json::from_str::<ReproRun>(&j).unwrap(), r);
     }

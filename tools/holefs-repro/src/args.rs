@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 pub const MAX_THREADS: usize = 64;
 const DEFAULT_DURATION_MS: u64 = 3000;
+/// The time cap of a run budgeted by `--hits` alone.
+const HITS_CAP_MS: u64 = 600_000;
 const MAX_SIZE: u64 = 32 << 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -71,12 +73,18 @@ pub struct Args {
     /// Directory on the file system under test (a scratch file is made there).
     #[arg(long)]
     pub dir: PathBuf,
-    /// Stop after N ms [default: 3000 when --iterations is not given].
+    /// Stop after N ms [default: 3000 when neither --iterations nor --hits
+    /// is given, 600000 with --hits alone].
     #[arg(long, value_name = "N")]
     pub duration_ms: Option<u64>,
     /// Stop after N rounds (with --duration-ms: whichever comes first).
     #[arg(long, value_name = "N")]
     pub iterations: Option<u64>,
+    /// Stop once racer accesses overlapped the punch (truncate) system call
+    /// N times, counted at the end of a round, or at the first detection;
+    /// --duration-ms caps it.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub hits: u64,
     /// Range raced over, k/m/g suffixes, rounded up to whole pages (2 pages..32g).
     #[arg(long, value_name = "BYTES", default_value = "4m", value_parser = holefs_common::parse_size)]
     pub size: u64,
@@ -111,6 +119,8 @@ pub struct Config {
     pub duration_ms: u64,
     /// 0: no round limit.
     pub iterations: u64,
+    /// Window hits to reach (and stop at the first detection); 0: none.
+    pub hits: u64,
     /// Bytes, whole pages.
     pub size: u64,
     pub threads: usize,
@@ -131,6 +141,7 @@ impl Args {
             ));
         }
         let (duration_ms, iterations) = match (self.duration_ms, self.iterations) {
+            (None, None) if self.hits != 0 => (HITS_CAP_MS, 0),
             (None, None) => (DEFAULT_DURATION_MS, 0),
             (d, i) => (d.unwrap_or(0), i.unwrap_or(0)),
         };
@@ -142,6 +153,7 @@ impl Args {
             dir: self.dir,
             duration_ms,
             iterations,
+            hits: self.hits,
             size: self.size.div_ceil(page) * page,
             threads: usize::from(self.threads),
             seed: self.seed,
@@ -200,7 +212,19 @@ mod tests {
         assert_eq!((c.size, c.threads, c.seed), (1 << 20, 4, 99));
         assert!(c.format == Format::Json && c.inject_stale);
         let c = p(&["--scenario", "truncate", "--dir", "d", "--duration-ms", "5"]).unwrap();
-        assert_eq!((c.duration_ms, c.iterations), (5, 0));
+        assert_eq!((c.duration_ms, c.iterations, c.hits), (5, 0, 0));
+        let c = p(&["--scenario", "seed", "--dir", "d", "--hits", "50"]).unwrap();
+        assert_eq!((c.duration_ms, c.iterations, c.hits), (600_000, 0, 50));
+        let c = p(&[
+            "--scenario",
+            "seed",
+            "--dir",
+            "d",
+            "--hits=5",
+            "--duration-ms=9",
+        ])
+        .unwrap();
+        assert_eq!((c.duration_ms, c.hits), (9, 5));
         let c = p(&["--scenario", "seed", "--dir", "d", "--format", "shell"]).unwrap();
         assert_eq!(c.format, Format::Shell);
     }
@@ -239,6 +263,7 @@ mod tests {
         assert!(bad(&["--scenario", "seed", "--dir", "d", "--size", "64g"]));
         assert!(bad(&["--scenario", "seed", "--dir", "d", "--size", "1t"]));
         assert!(bad(&["--scenario", "seed", "--dir", "d", "--seed", "x"]));
+        assert!(bad(&["--scenario", "seed", "--dir", "d", "--hits", "-1"]));
         assert!(bad(&["--scenario", "seed", "--dir", "d", "--json=1"]));
         assert!(bad(&["--scenario", "seed", "--dir", "d", "--bogus"]));
         assert!(bad(&[

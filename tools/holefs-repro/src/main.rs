@@ -30,9 +30,10 @@ fn first_ms(o: &Outcome) -> String {
 /// The summary lines, the same as `holefs_race.c` prints (there with "# ").
 fn summary(cfg: &Config, o: &Outcome) -> String {
     let mut s = format!(
-        "holefs-race: scenario={} iterations={} detections={} first_detection_ms={} verdict={}\n",
+        "holefs-race: scenario={} iterations={} hits={} detections={} first_detection_ms={} verdict={}\n",
         cfg.scenario.name(),
         o.rounds,
+        o.hits,
         o.detections,
         first_ms(o),
         verdict(o).name()
@@ -43,11 +44,12 @@ fn summary(cfg: &Config, o: &Outcome) -> String {
         o.rounds as f64 * 1000.0 / o.elapsed_ms as f64
     };
     s += &format!(
-        "holefs-race: elapsed_ms={} rounds_per_s={:.1} op_rounds={} op_reads={} size={} threads={} seed={} sigbus={} inject={} live_detections={} dir={}\n",
+        "holefs-race: elapsed_ms={} rounds_per_s={:.1} op_rounds={} op_reads={} hits_budget={} size={} threads={} seed={} sigbus={} inject={} live_detections={} dir={}\n",
         o.elapsed_ms,
         rate,
         o.op_rounds,
         o.op_reads,
+        cfg.hits,
         cfg.size,
         cfg.threads,
         cfg.seed,
@@ -97,6 +99,7 @@ fn record(cfg: &Config, o: &Outcome) -> ReproRun {
     ReproRun {
         scenario: cfg.scenario.name().to_string(),
         iterations: o.rounds,
+        hits: o.hits,
         detections: o.detections,
         first_detection_ms: o.first.as_ref().map(|d| d.ms),
         verdict: verdict(o),
@@ -105,6 +108,7 @@ fn record(cfg: &Config, o: &Outcome) -> ReproRun {
         elapsed_ms: o.elapsed_ms,
         op_rounds: o.op_rounds,
         op_reads: o.op_reads,
+        hits_budget: cfg.hits,
         sigbus: o.sigbus,
         size: cfg.size,
         threads: cfg.threads,
@@ -222,6 +226,7 @@ mod tests {
             sigbus: 0,
             op_reads: 0,
             op_rounds: 0,
+            hits: 7,
         }
     }
 
@@ -248,7 +253,7 @@ mod tests {
     fn summary_safe() {
         let s = summary(&cfg(), &outcome(None));
         assert!(s.starts_with(
-            "holefs-race: scenario=seed iterations=10 detections=0 first_detection_ms=- verdict=SAFE\n"
+            "holefs-race: scenario=seed iterations=10 hits=7 detections=0 first_detection_ms=- verdict=SAFE\n"
         ));
         let j = serde_json::to_string(&record(&cfg(), &outcome(None))).unwrap();
         assert!(
@@ -263,7 +268,7 @@ mod tests {
         assert!(s.contains("detections=1 first_detection_ms=42 verdict=RACE\n"));
         assert!(s.contains("first_detection round=3 view=pread thread=1 offset=4096 value=0x0100000300000200 class=stale stamp_writer=1 stamp_seq=3 stamp_offset=4096"));
         let j = serde_json::to_string(&record(&cfg(), &outcome(Some(detection())))).unwrap();
-        assert!(j.starts_with("{\"scenario\":\"seed\",\"iterations\":10,\"detections\":1,\"first_detection_ms\":42,\"verdict\":\"RACE\",\"first_detection\":{\"round\":3,"));
+        assert!(j.starts_with("{\"scenario\":\"seed\",\"iterations\":10,\"hits\":7,\"detections\":1,\"first_detection_ms\":42,\"verdict\":\"RACE\",\"first_detection\":{\"round\":3,"));
     }
 
     #[test]

@@ -29,13 +29,24 @@
 //! the part beyond the cut.
 //!
 //! write-race: workers write stamps of their own (writer id, private
-//! sequence, word index) with pwrite and with stores through their mappings
+//! sequence, word index) with pwrite (whole pages) and with stores through
+//! their mappings (the first word of each page only: a write fault that
+//! fills its folio from blocks the punch is about to free leaves the rest of
+//! the page stale, where a whole-page store would overwrite the evidence)
 //! while the punch runs, and publish the sequence of each completed write
 //! (release).  Just before fallocate the controller snapshots those (`lo`);
 //! after the workers stopped each one publishes its last started sequence
 //! (`hi`).  A surviving word must be zero or a stamp with `lo < seq <= hi`:
 //! a write that had not completed when the punch started.  The check is
 //! `stamp::Window::classify`.
+//!
+//! Window hits: the controller bumps `op_seq` to odd just before the punch
+//! (truncate down) system call and back to even when it returned.  A worker
+//! access (a page load, a pread, a stamped write) that started or ended while
+//! `op_seq` was odd overlapped the operation: a hit.  A run budgeted by hits
+//! (`--hits N`) ends once the workers have hit the window N times (counted
+//! at the end of a round) or at its first detection, whatever the speed of
+//! the kernel.
 
 use crate::args::{Config, Geometry, Scenario};
 use crate::stamp::{self, Class, Window};
@@ -81,6 +92,9 @@ pub struct Outcome {
     pub op_reads: u64,
     /// Rounds in which at least one such access happened.
     pub op_rounds: u64,
+    /// Accesses that started or ended while the punch (truncate down) system
+    /// call was in flight.
+    pub hits: u64,
 }
 
 #[derive(Default)]
@@ -103,6 +117,10 @@ struct Race<'a> {
     round: AtomicU64,
     /// Round whose punch (truncate) has begun.
     op_gen: AtomicU64,
+    /// Odd while the punch (truncate down) system call runs.
+    op_seq: AtomicU64,
+    /// Hits of all workers up to the last finished race phase.
+    hits: AtomicU64,
     done_gen: AtomicU64,
     down_gen: AtomicU64,
     stop_round: AtomicU64,
@@ -210,12 +228,21 @@ impl Race<'_> {
         }
     }
 
-    /// Count an access that begins while the punch (truncate) is in flight.
-    fn count_op_read(&self, w: &mut Worker, round: u64) {
+    /// Count an access that begins while the punch (truncate) is in flight;
+    /// returns `op_seq` as the access begins, for `hit_end`.
+    fn count_op_read(&self, w: &mut Worker, round: u64) -> u64 {
         if self.op_gen.load(Ordering::Acquire) == round
             && self.done_gen.load(Ordering::Acquire) != round
         {
             w.op_reads += 1;
+        }
+        self.op_seq.load(Ordering::Acquire)
+    }
+
+    /// The access that began at `op_seq` `seq` ended: a hit if either was odd.
+    fn hit_end(&self, w: &mut Worker, seq: u64) {
+        if (seq | self.op_seq.load(Ordering::Acquire)) & 1 == 1 {
+            w.hits += 1;
         }
     }
 
@@ -388,9 +415,10 @@ impl Race<'_> {
                 return false;
             }
             let word = p * self.wpp;
-            self.count_op_read(w, round);
+            let seq = self.count_op_read(w, round);
             let gen = self.live_gen().load(Ordering::Acquire);
             let v = words[word].load(Ordering::Relaxed);
+            self.hit_end(w, seq);
             self.live_check(w, round, gen, view, word, v);
         }
         true
@@ -408,9 +436,11 @@ impl Race<'_> {
             }
             let word = c * cw;
             let n = cw.min(self.nwords - word);
-            self.count_op_read(w, round);
+            let seq = self.count_op_read(w, round);
             let gen = self.live_gen().load(Ordering::Acquire);
-            let got = match self.file.read_at(&mut w.buf[..n * 8], word as u64 * 8) {
+            let res = self.file.read_at(&mut w.buf[..n * 8], word as u64 * 8);
+            self.hit_end(w, seq);
+            let got = match res {
                 Ok(got) => got,
                 Err(e) => {
                     self.fail("pread", e);
@@ -425,8 +455,15 @@ impl Race<'_> {
         true
     }
 
-    /// write-race: one stamped write of 1..=CHUNK_PAGES pages, through
-    /// pwrite or through a mapping.
+    /// write-race: one stamped write of 1..=CHUNK_PAGES pages, whole pages
+    /// through pwrite, the first word of each page through a mapping.
+    /// Rounds 3, 7, ... write through the mappings only: a pwrite waits for
+    /// the punch's i_rwsem, so a writer that mixes in pwrites spends the
+    /// window blocked.  Their writes are paced (0-255 us apart): a write
+    /// fault during a locked punch waits in ->page_mkwrite until the punch
+    /// ends, so only a writer's first fault after the punch unmapped the
+    /// range counts, and unpaced it comes at once, while the cache is still
+    /// being truncated, instead of anywhere in the window.
     fn stamped_write(&self, w: &mut Worker, own: Option<&Mapping>, shared: &Mapping) {
         let seq = self.started[w.id].load(Ordering::Relaxed).wrapping_add(1) & stamp::SEQ_MASK;
         let p0 = below(&mut w.rng, self.npages);
@@ -434,8 +471,9 @@ impl Race<'_> {
         let (w0, n) = (p0 * self.wpp, np * self.wpp);
         let writer = stamp::WRITER0 + w.id as u32;
         self.started[w.id].store(seq, Ordering::Relaxed);
-        self.count_op_read(w, self.round.load(Ordering::Relaxed));
-        if seq & 1 == 1 {
+        let round = self.round.load(Ordering::Relaxed);
+        let op_seq = self.count_op_read(w, round);
+        if seq & 1 == 1 && round % 4 != 3 {
             for i in 0..n {
                 let v = stamp::encode(writer, seq, (w0 + i) as u64);
                 w.buf[i * 8..i * 8 + 8].copy_from_slice(&v.to_ne_bytes());
@@ -449,39 +487,51 @@ impl Race<'_> {
             } else {
                 own.unwrap_or(shared)
             };
-            for (i, a) in m.words()[w0..w0 + n].iter().enumerate() {
-                a.store(
-                    stamp::encode(writer, seq, (w0 + i) as u64),
-                    Ordering::Relaxed,
-                );
+            for i in (w0..w0 + n).step_by(self.wpp) {
+                m.words()[i].store(stamp::encode(writer, seq, i as u64), Ordering::Relaxed);
             }
         }
+        self.hit_end(w, op_seq);
         self.done[w.id].store(seq, Ordering::Release);
+        if round % 4 == 3 {
+            spin(w.rng.below(256));
+        }
     }
 
     fn worker_race(&self, w: &mut Worker, round: u64) {
         let shared = self.shared();
         // read-race: only odd rounds have the pattern in the store (fill
         // syncs and drops it), so they alternate between buffered reads
-        // only (rounds 1, 5, ...) and reads mixed with mmap faults (3, 7,
-        // ...): both paths must read the store while a punch runs.
+        // only (rounds 1, 5, ...) and mmap faults only (3, 7, ...): both
+        // paths must read the store while a punch runs, and a pread begun
+        // during a locked punch waits for it (readahead takes
+        // invalidate_lock), which would keep a racer out of the window an
+        // unlocked ->fault races in.
         let pread_only = self.sc == Scenario::ReadRace && round % 4 == 1;
+        let fault_only = self.sc == Scenario::ReadRace && round % 4 == 3;
         let per_round = self.sc == Scenario::Truncate;
         if per_round {
             w.map = self.map().map(Arc::new);
         }
+        // Sweeps go fault (own mapping), fault (shared), pread, pread, as in
+        // holefs_race.c.  The two fault sweeps come first: in a fault round
+        // the punch starts while the first one runs, and a pread begun then
+        // waits for a locked punch (readahead takes invalidate_lock), so a
+        // pread second would sit out the window an unlocked ->fault races in.
         let mut sweep = 0usize;
         while self.running(round) {
             let order = (w.id + sweep / 2) % 3;
             let use_shared = sweep % 2 == 1;
+            let pread = pread_only
+                || (!fault_only
+                    && matches!(self.sc, Scenario::ReadRace | Scenario::Truncate)
+                    && sweep & 2 != 0);
             sweep += 1;
             if self.sc == Scenario::WriteRace {
                 let own = w.map.clone();
                 self.stamped_write(w, own.as_deref(), &shared);
                 continue;
             }
-            let pread = pread_only
-                || (matches!(self.sc, Scenario::ReadRace | Scenario::Truncate) && sweep % 4 >= 2);
             if pread {
                 if !self.pread_sweep(w, round, order) {
                     break;
@@ -553,11 +603,12 @@ impl Race<'_> {
             }
             let round = self.round.load(Ordering::Relaxed);
             self.racing.fetch_add(1, Ordering::Release);
-            let before = w.op_reads;
+            let (before, hits) = (w.op_reads, w.hits);
             self.worker_race(&mut w, round);
             if w.op_reads != before {
                 self.op_hit.store(round, Ordering::Relaxed);
             }
+            self.hits.fetch_add(w.hits - hits, Ordering::Relaxed);
             self.barrier.wait(); // all idle: VERIFY
             self.worker_verify(&mut w, round);
             self.barrier.wait(); // VERIFY done
@@ -623,21 +674,34 @@ impl Race<'_> {
         if self.sc == Scenario::Truncate {
             let cut = self.random_cut(rng);
             self.cut.store(cut, Ordering::Relaxed);
-            self.file.set_len(cut as u64)?;
+            self.op_seq.fetch_add(1, Ordering::Release);
+            let res = self.file.set_len(cut as u64);
+            self.op_seq.fetch_add(1, Ordering::Release);
+            res?;
             self.down_gen.store(round, Ordering::Release);
             spin(rng.below(500));
             return self.file.set_len(self.cfg.size);
         }
-        if self.cfg.geometry == Geometry::Split {
+        let (start, len) = if self.cfg.geometry == Geometry::Split {
             let cut = self.random_cut(rng);
             self.cut.store(cut, Ordering::Relaxed);
-            return punch_hole(&self.file, cut as u64, self.cfg.size - cut as u64);
-        }
-        punch_hole(&self.file, 0, self.cfg.size)
+            (cut as u64, self.cfg.size - cut as u64)
+        } else {
+            (0, self.cfg.size)
+        };
+        self.op_seq.fetch_add(1, Ordering::Release);
+        let res = punch_hole(&self.file, start, len);
+        self.op_seq.fetch_add(1, Ordering::Release);
+        res
     }
 
     fn over(&self, round: u64) -> bool {
+        // A hit budget: enough hits, or a detection decided the verdict.
+        let hits_done = self.cfg.hits != 0
+            && (self.hits.load(Ordering::Relaxed) >= self.cfg.hits
+                || self.det.lock().unwrap().count != 0);
         self.failed()
+            || hits_done
             || (self.cfg.iterations != 0 && round >= self.cfg.iterations)
             || (self.cfg.duration_ms != 0 && self.ms() >= self.cfg.duration_ms)
     }
@@ -709,6 +773,7 @@ struct Worker {
     buf: Vec<u8>,
     live_round: u64,
     op_reads: u64,
+    hits: u64,
 }
 
 /// A scratch file in the directory under test, removed on drop.
@@ -773,6 +838,8 @@ pub fn run(cfg: &Config) -> anyhow::Result<Outcome> {
         barrier: Barrier::new(cfg.threads + 1),
         round: AtomicU64::new(0),
         op_gen: AtomicU64::new(0),
+        op_seq: AtomicU64::new(0),
+        hits: AtomicU64::new(0),
         done_gen: AtomicU64::new(0),
         down_gen: AtomicU64::new(0),
         stop_round: AtomicU64::new(0),
@@ -807,6 +874,7 @@ pub fn run(cfg: &Config) -> anyhow::Result<Outcome> {
             buf: vec![0u8; CHUNK_PAGES * page],
             live_round: 0,
             op_reads: 0,
+            hits: 0,
         });
     }
     if cfg.scenario != Scenario::Truncate {
@@ -833,6 +901,7 @@ pub fn run(cfg: &Config) -> anyhow::Result<Outcome> {
         sigbus: sigbus::patched(),
         op_reads: race.op_reads.load(Ordering::Relaxed),
         op_rounds,
+        hits: race.hits.load(Ordering::Relaxed),
     })
 }
 

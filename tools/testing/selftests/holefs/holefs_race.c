@@ -37,7 +37,10 @@
  * returned) for the part of the file beyond the cut.
  *
  * write-race: workers write stamps (writer id, per-writer sequence, word
- * index) with pwrite and with stores through their mappings during the
+ * index) with pwrite (whole pages) and with stores through their mappings
+ * (the first word of each page only: a write fault that fills its folio
+ * from blocks the punch is about to free leaves the rest of the page
+ * stale, where a whole-page store would overwrite the evidence) during the
  * punch.  Each writer publishes the sequence of every write it completed
  * (release).  Before calling fallocate the controller snapshots those
  * (lo[w]); after the punch and once the writers stopped it reads the last
@@ -49,9 +52,18 @@
  * stamps and x86 stores of 8 aligned bytes are atomic, so no word can be
  * half old, half new.
  *
+ * Window hits: the controller bumps op_seq to odd just before the punch
+ * (truncate down) system call and back to even when it returned.  A
+ * worker access (a page load, a pread, a stamped write) that started or
+ * ended while op_seq was odd overlapped the operation: a hit.  Hits are
+ * what a run can be budgeted by whatever the speed of the kernel: with
+ * HOLEFS_RACE_HITS=N the run ends once the workers have hit the window N
+ * times (counted at the end of a round), or at its first detection.
+ *
  * Parameters come from the environment (the harness owns argv):
  * HOLEFS_RACE_DIR (default /mnt), HOLEFS_RACE_DURATION_MS,
- * HOLEFS_RACE_ITERATIONS (3000 ms if neither is set), HOLEFS_RACE_SIZE
+ * HOLEFS_RACE_ITERATIONS, HOLEFS_RACE_HITS (with only the hit budget the
+ * run is capped at 600 s; 3000 ms if none is set), HOLEFS_RACE_SIZE
  * (bytes, k/m/g suffix, default 4m), HOLEFS_RACE_THREADS (workers, default
  * 2), HOLEFS_RACE_SEED (default 1), HOLEFS_RACE_INJECT=1 (self-check:
  * after each punch, write a few stale stamps through a separate fd; the
@@ -88,6 +100,7 @@ static void __attribute__((constructor)) standalone_fixture(void)
 #define RACE_MAX_THREADS	64
 #define RACE_DEFAULT_SIZE	(4UL << 20)
 #define RACE_DEFAULT_MS		3000
+#define RACE_HITS_CAP_MS	600000	/* HOLEFS_RACE_HITS without a duration */
 #define RACE_STRIDE		16	/* pages, strided sweeps */
 #define RACE_CHUNK_PAGES	16	/* pread and write chunk */
 #define RACE_INJECT_WORDS	8
@@ -166,6 +179,7 @@ struct race_cfg {
 	char dir[PATH_MAX];
 	long duration_ms;
 	long iterations;
+	long hits;
 	size_t size;
 	int threads;
 	uint64_t seed;
@@ -196,6 +210,7 @@ struct race_worker {
 	uint32_t done;		/* write-race: last sequence completed */
 	long live_round;	/* last round with a live detection */
 	long op_reads;		/* accesses begun while the punch ran */
+	long hits;		/* accesses overlapping the op_seq odd phase */
 };
 
 struct race {
@@ -219,6 +234,7 @@ struct race {
 	long op_gen;		/* round whose punch / truncate has begun */
 	long done_gen;		/* round whose punch / truncate-up returned */
 	long down_gen;		/* truncate: round whose truncate-down returned */
+	unsigned long op_seq;	/* odd while the punch (truncate down) runs */
 	long stop_round;	/* workers leave the race phase */
 	int racing;		/* workers that entered the race phase */
 	bool quit;
@@ -228,6 +244,7 @@ struct race {
 	uint32_t hi[STAMP_WRITERS];
 	long rounds;
 	long op_reads;
+	long hits;
 	long op_hit;		/* last round with an access during the punch */
 	long op_rounds;		/* rounds with such an access */
 	long detections;
@@ -435,14 +452,25 @@ static void live_check(struct race_worker *me, long round, long gen,
 	report(r, round, view, me->id + 2, word, v, 1);
 }
 
-/* Count an access that begins while the punch (truncate) is in flight. */
-static void count_op_read(struct race_worker *me, long round)
+/*
+ * Count an access that begins while the punch (truncate) is in flight;
+ * returns op_seq as the access begins, for hit_end().
+ */
+static unsigned long count_op_read(struct race_worker *me, long round)
 {
 	struct race *r = me->r;
 
 	if (__atomic_load_n(&r->op_gen, __ATOMIC_ACQUIRE) == round &&
 	    __atomic_load_n(&r->done_gen, __ATOMIC_ACQUIRE) != round)
 		me->op_reads++;
+	return __atomic_load_n(&r->op_seq, __ATOMIC_ACQUIRE);
+}
+
+/* The access that began at op_seq @seq ended: a hit if either was odd. */
+static void hit_end(struct race_worker *me, unsigned long seq)
+{
+	if ((seq | __atomic_load_n(&me->r->op_seq, __ATOMIC_ACQUIRE)) & 1)
+		me->hits++;
 }
 
 static long *live_gen(struct race *r)
@@ -471,25 +499,27 @@ static bool fault_sweep(struct race_worker *me, long round, uint64_t *map,
 
 	for (k = 0; k < len; k++) {
 		long p = sweep_page(order, k, r->npages);
+		unsigned long seq;
 		size_t word;
 		uint64_t v;
 		long g;
+		bool ok = true;
 
 		if (p < 0)
 			continue;
 		if (!(k & 15) && !race_running(r, round))
 			return false;
 		word = (size_t)p * r->wpp;
-		count_op_read(me, round);
+		seq = count_op_read(me, round);
 		g = __atomic_load_n(gen, __ATOMIC_ACQUIRE);
-		if (r->sc == SC_TRUNCATE) {
-			if (!load_guarded(&map[word], &v)) {
-				__atomic_fetch_add(&r->sigbus, 1,
-						   __ATOMIC_RELAXED);
-				continue;
-			}
-		} else {
+		if (r->sc == SC_TRUNCATE)
+			ok = load_guarded(&map[word], &v);
+		else
 			v = __atomic_load_n(&map[word], __ATOMIC_RELAXED);
+		hit_end(me, seq);
+		if (!ok) {
+			__atomic_fetch_add(&r->sigbus, 1, __ATOMIC_RELAXED);
+			continue;
 		}
 		live_check(me, round, g, view, word, v);
 	}
@@ -505,6 +535,7 @@ static bool pread_sweep(struct race_worker *me, long round, int order)
 
 	for (k = 0; k < len; k++) {
 		long c = sweep_page(order, k, nchunks);
+		unsigned long seq;
 		size_t word, n;
 		ssize_t got;
 		long g;
@@ -517,9 +548,10 @@ static bool pread_sweep(struct race_worker *me, long round, int order)
 		n = RACE_CHUNK_PAGES * r->wpp;
 		if (n > r->nwords - word)
 			n = r->nwords - word;
-		count_op_read(me, round);
+		seq = count_op_read(me, round);
 		g = __atomic_load_n(gen, __ATOMIC_ACQUIRE);
 		got = pread(r->fd, me->buf, n * 8, word * 8);
+		hit_end(me, seq);
 		if (got < 0) {
 			race_error(r, "pread");
 			return false;
@@ -531,7 +563,28 @@ static bool pread_sweep(struct race_worker *me, long round, int order)
 	return true;
 }
 
-/* write-race: one stamped write of 1..RACE_CHUNK_PAGES pages. */
+static void spin_us(long us)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	} while ((b.tv_sec - a.tv_sec) * 1000000 +
+		 (b.tv_nsec - a.tv_nsec) / 1000 < us);
+}
+
+/*
+ * write-race: one stamped write of 1..RACE_CHUNK_PAGES pages, whole pages
+ * with pwrite, the first word of each page through a mapping.  Rounds
+ * 3, 7, ... write through the mappings only: a pwrite waits for the
+ * punch's i_rwsem, so a writer that mixes in pwrites spends the window
+ * blocked.  Their writes are paced (0-255 us apart): a write fault during
+ * a locked punch waits in ->page_mkwrite until the punch ends, so only a
+ * writer's first fault after the punch unmapped the range counts, and
+ * unpaced it comes at once, while the cache is still being truncated,
+ * instead of anywhere in the window.
+ */
 static void stamped_write(struct race_worker *me)
 {
 	struct race *r = me->r;
@@ -539,6 +592,7 @@ static void stamped_write(struct race_worker *me)
 	size_t np = 1 + rng_next(&me->rng) % RACE_CHUNK_PAGES;
 	size_t p0 = rng_next(&me->rng) % r->npages, w0, n, i;
 	unsigned int writer = STAMP_WRITER0 + me->id;
+	unsigned long op_seq;
 	uint64_t *dst;
 
 	if (np > r->npages - p0)
@@ -546,20 +600,23 @@ static void stamped_write(struct race_worker *me)
 	w0 = p0 * r->wpp;
 	n = np * r->wpp;
 	__atomic_store_n(&me->started, seq, __ATOMIC_RELAXED);
-	count_op_read(me, r->round);
-	if (seq & 1) {
+	op_seq = count_op_read(me, r->round);
+	if ((seq & 1) && r->round % 4 != 3) {
 		for (i = 0; i < n; i++)
 			me->buf[i] = stamp_encode(writer, seq, w0 + i);
 		if (pwrite(r->fd, me->buf, n * 8, w0 * 8) != (ssize_t)(n * 8))
 			race_error(r, "pwrite");
 	} else {
 		dst = (seq & 2) ? r->shared : me->map;
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i += r->wpp)
 			__atomic_store_n(&dst[w0 + i],
 					 stamp_encode(writer, seq, w0 + i),
 					 __ATOMIC_RELAXED);
 	}
+	hit_end(me, op_seq);
 	__atomic_store_n(&me->done, seq, __ATOMIC_RELEASE);
+	if (r->round % 4 == 3)
+		spin_us(rng_next(&me->rng) % 256);
 }
 
 static void worker_race(struct race_worker *me, long round)
@@ -568,10 +625,13 @@ static void worker_race(struct race_worker *me, long round)
 	/*
 	 * read-race: only odd rounds have the pattern in the store (fill
 	 * syncs and drops it), so they alternate between buffered reads only
-	 * (rounds 1, 5, ...) and reads mixed with mmap faults (3, 7, ...):
-	 * both paths must read the store while a punch runs.
+	 * (rounds 1, 5, ...) and mmap faults only (3, 7, ...): both paths
+	 * must read the store while a punch runs, and a pread begun during a
+	 * locked punch waits for it (readahead takes invalidate_lock), which
+	 * would keep a racer out of the window an unlocked ->fault races in.
 	 */
 	bool pread_only = r->sc == SC_READ_RACE && round % 4 == 1;
+	bool fault_only = r->sc == SC_READ_RACE && round % 4 == 3;
 	int prot = r->sc == SC_WRITE_RACE ? PROT_READ | PROT_WRITE : PROT_READ;
 	long sweep;
 
@@ -586,8 +646,9 @@ static void worker_race(struct race_worker *me, long round)
 			stamped_write(me);
 			continue;
 		}
-		if (pread_only || ((r->sc == SC_READ_RACE ||
-				    r->sc == SC_TRUNCATE) && (sweep & 2))) {
+		if (pread_only || (!fault_only && (r->sc == SC_READ_RACE ||
+						   r->sc == SC_TRUNCATE) &&
+				   (sweep & 2))) {
 			if (!pread_sweep(me, round, order))
 				break;
 			continue;
@@ -711,22 +772,11 @@ static void inject_stale(struct race *r, long round)
 	}
 }
 
-static void spin_us(long us)
-{
-	struct timespec a, b;
-
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	do {
-		clock_gettime(CLOCK_MONOTONIC, &b);
-	} while ((b.tv_sec - a.tv_sec) * 1000000 +
-		 (b.tv_nsec - a.tv_nsec) / 1000 < us);
-}
-
 /* The controller's RACE phase: punch (or truncate down + up). */
 static int race_op(struct race *r, long round)
 {
 	struct timespec a, b;
-	int i;
+	int i, ret;
 
 	/* Let the workers get going (up to 20 ms), then a random delay. */
 	clock_gettime(CLOCK_MONOTONIC, &a);
@@ -745,14 +795,20 @@ static int race_op(struct race *r, long round)
 	__atomic_store_n(&r->op_gen, round, __ATOMIC_RELEASE);
 	if (r->sc == SC_TRUNCATE) {
 		r->cut = (1 + rng_next(&r->rng) % (r->npages - 1)) * r->page;
-		if (ftruncate(r->fd, r->cut))
+		__atomic_fetch_add(&r->op_seq, 1, __ATOMIC_RELEASE);
+		ret = ftruncate(r->fd, r->cut);
+		__atomic_fetch_add(&r->op_seq, 1, __ATOMIC_RELEASE);
+		if (ret)
 			return -1;
 		__atomic_store_n(&r->down_gen, round, __ATOMIC_RELEASE);
 		spin_us(rng_next(&r->rng) % 500);
 		return ftruncate(r->fd, r->cfg.size);
 	}
-	return fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			 0, r->cfg.size);
+	__atomic_fetch_add(&r->op_seq, 1, __ATOMIC_RELEASE);
+	ret = fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			0, r->cfg.size);
+	__atomic_fetch_add(&r->op_seq, 1, __ATOMIC_RELEASE);
+	return ret;
 }
 
 static bool race_over(struct race *r, long round)
@@ -761,12 +817,16 @@ static bool race_over(struct race *r, long round)
 		return true;
 	if (r->cfg.iterations && round >= r->cfg.iterations)
 		return true;
+	/* A hit budget: enough hits, or a detection decided the verdict. */
+	if (r->cfg.hits && (r->hits >= r->cfg.hits || r->detections))
+		return true;
 	return r->cfg.duration_ms && elapsed_ms(r) >= r->cfg.duration_ms;
 }
 
 static int race_controller(struct race *r)
 {
 	long round;
+	int i;
 
 	for (round = 1;; round++) {
 		r->round = round;
@@ -806,6 +866,10 @@ static int race_controller(struct race *r)
 			race_error(r, "madvise");
 		r->rounds = round;
 		r->op_rounds += r->op_hit == round;
+		/* The workers are idle between the barriers. */
+		r->hits = 0;
+		for (i = 0; i < r->cfg.threads; i++)
+			r->hits += r->w[i].hits;
 		if (race_over(r, round))
 			break;
 	}
@@ -905,7 +969,7 @@ static int race_cfg_from_env(struct race_cfg *c, char *err, size_t errlen)
 {
 	const char *dir = getenv("HOLEFS_RACE_DIR");
 	uint64_t v;
-	int d, it;
+	int d, it, h;
 	size_t page = sysconf(_SC_PAGESIZE);
 
 	snprintf(c->dir, sizeof(c->dir), "%s", dir && *dir ? dir : "/mnt");
@@ -920,8 +984,12 @@ static int race_cfg_from_env(struct race_cfg *c, char *err, size_t errlen)
 	if (it < 0)
 		goto bad;
 	c->iterations = it ? v : 0;
+	h = env_u64("HOLEFS_RACE_HITS", &v, false);
+	if (h < 0 || (h && v > LONG_MAX))
+		goto bad;
+	c->hits = h ? v : 0;
 	if (!c->duration_ms && !c->iterations)
-		c->duration_ms = RACE_DEFAULT_MS;
+		c->duration_ms = c->hits ? RACE_HITS_CAP_MS : RACE_DEFAULT_MS;
 	if (c->duration_ms >= RACE_TIMEOUT * 1000L - 30000) {
 		snprintf(err, errlen, "HOLEFS_RACE_DURATION_MS must stay below %d s",
 			 RACE_TIMEOUT - 30);
@@ -1011,12 +1079,13 @@ static void print_summary(struct race *r)
 
 	if (r->have_first)
 		snprintf(first_ms, sizeof(first_ms), "%ld", d->ms);
-	ksft_print_msg("holefs-race: scenario=%s iterations=%ld detections=%ld first_detection_ms=%s verdict=%s\n",
-		       scenario_name[r->sc], r->rounds, r->detections,
-		       first_ms, r->detections ? "RACE" : "SAFE");
-	ksft_print_msg("holefs-race: elapsed_ms=%ld rounds_per_s=%.1f op_rounds=%ld op_reads=%ld size=%zu threads=%d seed=%llu sigbus=%ld inject=%d dir=%s\n",
+	ksft_print_msg("holefs-race: scenario=%s iterations=%ld hits=%ld detections=%ld first_detection_ms=%s verdict=%s\n",
+		       scenario_name[r->sc], r->rounds, r->hits,
+		       r->detections, first_ms,
+		       r->detections ? "RACE" : "SAFE");
+	ksft_print_msg("holefs-race: elapsed_ms=%ld rounds_per_s=%.1f op_rounds=%ld op_reads=%ld hits_budget=%ld size=%zu threads=%d seed=%llu sigbus=%ld inject=%d dir=%s\n",
 		       ms, ms ? r->rounds * 1000.0 / ms : 0.0, r->op_rounds,
-		       r->op_reads,
+		       r->op_reads, r->cfg.hits,
 		       r->cfg.size, r->cfg.threads,
 		       (unsigned long long)r->cfg.seed, r->sigbus,
 		       r->cfg.inject, r->cfg.dir);

@@ -9,19 +9,19 @@
 # counters, run holefs-repro RUNS times, read the counters and the kernel
 # log, unmount, and print one line
 #	HOLEFS-RESULT: {json}
-# (fields: Documentation/matrix.rst).  A run lasts at most RUN_MS and ends
-# at its first detection: it is a sequence of holefs-repro invocations
-# (chunks), stopped after the first one that reports a race.
+# (fields: Documentation/matrix.rst).  A run is one holefs-repro
+# invocation with a budget of HITS window hits (racer accesses that
+# overlapped a punch or truncate system call), capped at RUN_MS; it ends
+# at its first detection.  Hits, not time, so that a slow kernel gets the
+# same chances as a fast one; a SAFE cell reports the hits it took.
 # All result lines are printed once more between HOLEFS-MATRIX-BEGIN and
 # HOLEFS-MATRIX-END at the end, when no kernel message can split them.
 #
 # Settings (environment; defaults in brackets):
-#	MATRIX_RUNS [10]  MATRIX_RUN_MS [500]
-#	MATRIX_CHUNK_MS [250]  MATRIX_CHUNK_MAX_MS [2000]   see run_chunks
-#	MATRIX_EXTEND_MS [0]  MATRIX_EXTEND_CELL_MS [0]
-#	MATRIX_CONFIRM_CELL_MS [0]   see run_cell
+#	MATRIX_RUNS [10]  MATRIX_HITS [20000]  MATRIX_RUN_MS [10000]
 #	MATRIX_SIZE [1m]  MATRIX_THREADS [2]  MATRIX_SEED [1]
-#	MATRIX_DELAY_US [2000]   punch_delay_us of every holefs mount
+#	MATRIX_DELAY_US [2000]   punch_delay_us and truncate_delay_us of
+#	                         every holefs mount
 #	MATRIX_FS ["holefs tmpfs ext4 xfs"]
 #	MATRIX_MAP_PAGES ["filemap trylock off locked"]
 #	MATRIX_FAULT ["filemap unlocked"]  MATRIX_PUNCH ["locked unlocked"]
@@ -42,9 +42,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-: "${MATRIX_RUNS:=10}" "${MATRIX_RUN_MS:=500}" "${MATRIX_CHUNK_MS:=250}"
-: "${MATRIX_CHUNK_MAX_MS:=2000}"
-: "${MATRIX_EXTEND_MS:=0}" "${MATRIX_EXTEND_CELL_MS:=0}" "${MATRIX_CONFIRM_CELL_MS:=0}"
+: "${MATRIX_RUNS:=10}" "${MATRIX_HITS:=20000}" "${MATRIX_RUN_MS:=10000}"
 : "${MATRIX_SIZE:=1m}" "${MATRIX_THREADS:=2}" "${MATRIX_SEED:=1}"
 : "${MATRIX_DELAY_US:=2000}"
 : "${MATRIX_FS:=holefs tmpfs ext4 xfs}"
@@ -103,7 +101,7 @@ fs_mount() {
 	mkdir -p "$mnt"
 	case $1 in
 	holefs)
-		mount -t holefs -o "size=256m,punch_delay_us=$MATRIX_DELAY_US,map_pages=$2,fault=$3,punch=$4,folios=$5" \
+		mount -t holefs -o "size=256m,punch_delay_us=$MATRIX_DELAY_US,truncate_delay_us=$MATRIX_DELAY_US,map_pages=$2,fault=$3,punch=$4,folios=$5" \
 			holefs "$mnt"
 		;;
 	tmpfs) mount -t tmpfs -o size=64m tmpfs "$mnt" ;;
@@ -128,75 +126,54 @@ peer_setup() {
 	done
 }
 
-# run_chunks R LIMIT: continue run R of the current cell ($sc on $mnt) from
-# where it stopped until a detection or LIMIT ms of racing.  The state of
-# run R lives in the variables t_R (ms raced), c_R (invocations), d_R
-# (detections), f_R (ms into the run of the first detection, or null),
-# i_R (rounds); sets $errors and $error on a reproducer error.
-run_chunks() {
-	eval "t=\$t_$1 c=\$c_$1 det=\$d_$1 first=\$f_$1 iter=\$i_$1"
-	while [ "$det" -eq 0 ] && [ "$t" -lt "$2" ]; do
-		# Chunks of CHUNK_MS, 2 * CHUNK_MS, ... up to CHUNK_MAX_MS: a race
-		# that shows early costs a short chunk, a long run few invocations.
-		d=$((MATRIX_CHUNK_MS << (c < 8 ? c : 8)))
-		[ "$d" -le "$MATRIX_CHUNK_MAX_MS" ] || d=$MATRIX_CHUNK_MAX_MS
-		[ "$d" -le $(($2 - t)) ] || d=$(($2 - t))
-		seed=$((MATRIX_SEED + 1000 * ($1 - 1) + c))
-		c=$((c + 1))
-		# The result as repro_FIELD='value' lines (no JSON parser in the
-		# guest); an empty verdict if the reproducer died.
-		repro_verdict="" repro_error=""
-		out=$(holefs-repro --scenario "$sc" --geometry "$geo" --dir "$mnt" --duration-ms "$d" \
-			--size "$MATRIX_SIZE" --threads "$MATRIX_THREADS" --seed "$seed" \
-			--format shell 2>"$tmp/err")
-		rc=$?
-		eval "$out"
-		v=$repro_verdict
-		if [ "$v" != SAFE ] && [ "$v" != RACE ]; then
-			errors=$((errors + 1))
-			error="holefs-repro exited $rc: $(head -c 200 "$tmp/err") $repro_error"
-			break
+# run_once R: run R of the current cell ($sc on $mnt): one invocation with
+# the hit budget, ending at its first detection.  Sets t_R (ms raced), d_R
+# (detections), f_R (ms into the run of the first detection, or null), i_R
+# (rounds) and h_R (hits); sets $errors and $error on a reproducer error.
+run_once() {
+	# The result as repro_FIELD='value' lines (no JSON parser in the
+	# guest); an empty verdict if the reproducer died.
+	repro_verdict="" repro_error=""
+	out=$(holefs-repro --scenario "$sc" --geometry "$geo" --dir "$mnt" --hits "$MATRIX_HITS" \
+		--duration-ms "$MATRIX_RUN_MS" --size "$MATRIX_SIZE" \
+		--threads "$MATRIX_THREADS" --seed $((MATRIX_SEED + 1000 * ($1 - 1))) \
+		--format shell 2>"$tmp/err")
+	rc=$?
+	eval "$out"
+	v=$repro_verdict
+	if [ "$v" != SAFE ] && [ "$v" != RACE ]; then
+		errors=$((errors + 1))
+		error="holefs-repro exited $rc: $(head -c 200 "$tmp/err") $repro_error"
+		return
+	fi
+	op_reads=$((op_reads + repro_op_reads))
+	first=null
+	if [ "$v" = RACE ]; then
+		first=$repro_first_detection_ms
+		if [ "$first_ms" = null ] || [ "$first" -lt "$first_ms" ]; then
+			first_ms=$first
+			first_view=$(jstr "$repro_first_detection__view")
+			first_class=$(jstr "$repro_first_detection__class")
 		fi
-		iter=$((iter + repro_iterations))
-		op_reads=$((op_reads + repro_op_reads))
-		if [ "$v" = RACE ]; then
-			det=$repro_detections
-			first=$((t + repro_first_detection_ms))
-			if [ "$first_ms" = null ] || [ "$first" -lt "$first_ms" ]; then
-				first_ms=$first
-				first_view=$(jstr "$repro_first_detection__view")
-				first_class=$(jstr "$repro_first_detection__class")
-			fi
-		fi
-		t=$((t + repro_elapsed_ms))
-	done
-	eval "t_$1=\$t c_$1=\$c d_$1=\$det f_$1=\$first i_$1=\$iter"
+	fi
+	eval "t_$1=\$repro_elapsed_ms d_$1=\$repro_detections f_$1=\$first" \
+		"i_$1=\$repro_iterations h_$1=\$repro_hits"
 }
 
 # run_cell FS MAP_PAGES FAULT PUNCH SCENARIO FOLIOS GEOMETRY: measure one
-# cell, print its result line.  Policies and FOLIOS are "-" for the peers.
-#
-# Every run gets MATRIX_RUN_MS.  Then runs without a detection are
-# extended, one after the other, up to MATRIX_EXTEND_MS each:
-#  - in a cell where some run detected, until the extensions of the cell
-#    add up to MATRIX_EXTEND_CELL_MS: how reliably does the race show
-#    within the longer budget?
-#  - in a cell that the hypotheses of issue 6 expect to race (holefs with
-#    fault=unlocked or punch=unlocked) but that did not, until
-#    MATRIX_CONFIRM_CELL_MS: a SAFE there is a finding, so it should not
-#    be the luck of short runs.  If it does detect, the first rule applies.
-# Cells that are neither spend nothing more.
+# cell (MATRIX_RUNS runs), print its result line.  Policies and FOLIOS are
+# "-" for the peers.
 run_cell() {
 	fs=$1 mp=$2 fa=$3 pu=$4 sc=$5 fol=$6 geo=$7
 	start=$(now_ms)
 	errors=0 error=""
-	op_reads=0 extend_ms=0
+	op_reads=0
 	first_ms=null first_view=null first_class=null
 	dmesg_mark "matrix-$fs-$mp-$fa-$pu-$sc"
 	r=0
 	while [ "$r" -lt "$MATRIX_RUNS" ]; do
 		r=$((r + 1))
-		eval "t_$r=0 c_$r=0 d_$r=0 f_$r=null i_$r=0"
+		eval "t_$r=0 d_$r=0 f_$r=null i_$r=0 h_$r=0"
 	done
 	runs_done=0
 	if ! fs_mount "$fs" "$mp" "$fa" "$pu" "$fol" 2>"$tmp/err"; then
@@ -207,28 +184,8 @@ run_cell() {
 		r=0
 		while [ "$r" -lt "$MATRIX_RUNS" ] && [ "$errors" -eq 0 ]; do
 			r=$((r + 1))
-			run_chunks "$r" "$MATRIX_RUN_MS"
+			run_once "$r"
 			[ "$errors" -ne 0 ] || runs_done=$r
-		done
-		r=0
-		while [ "$r" -lt "$runs_done" ] && [ "$errors" -eq 0 ] &&
-			[ "$MATRIX_EXTEND_MS" -gt "$MATRIX_RUN_MS" ]; do
-			if [ "$first_ms" != null ]; then
-				cap=$MATRIX_EXTEND_CELL_MS
-			elif [ "$fs" = holefs ] && { [ "$fa" = unlocked ] || [ "$pu" = unlocked ]; }; then
-				cap=$MATRIX_CONFIRM_CELL_MS
-			else
-				cap=0
-			fi
-			[ "$extend_ms" -lt "$cap" ] || break
-			r=$((r + 1))
-			t0=0
-			eval "t0=\$t_$r det=\$d_$r"
-			[ "$det" -eq 0 ] || continue
-			lim=$((t0 + cap - extend_ms))
-			[ "$lim" -le "$MATRIX_EXTEND_MS" ] || lim=$MATRIX_EXTEND_MS
-			run_chunks "$r" "$lim"
-			eval "extend_ms=\$((extend_ms + t_$r - t0))"
 		done
 	fi
 	ctr=$(counters "$mnt")
@@ -242,33 +199,35 @@ run_cell() {
 	nsplat=$(printf '%s' "$sp" | cut -f1)
 	kinds=$(printf '%s' "$sp" | cut -f2-)
 	# Per-run lists and sums.
-	runs_detected=0 detections=0 iterations=0 race_ms=0
-	l_det="" l_first="" l_iter="" l_ms=""
+	runs_detected=0 detections=0 iterations=0 race_ms=0 hits=0
+	l_det="" l_first="" l_iter="" l_ms="" l_hits=""
 	r=0
 	while [ "$r" -lt "$runs_done" ]; do
 		r=$((r + 1))
-		eval "t=\$t_$r det=\$d_$r first=\$f_$r iter=\$i_$r"
+		eval "t=\$t_$r det=\$d_$r first=\$f_$r iter=\$i_$r h=\$h_$r"
 		[ "$det" -eq 0 ] || runs_detected=$((runs_detected + 1))
 		detections=$((detections + det))
 		iterations=$((iterations + iter))
 		race_ms=$((race_ms + t))
+		hits=$((hits + h))
 		l_det="$l_det${l_det:+,}$det"
 		l_first="$l_first${l_first:+,}$first"
 		l_iter="$l_iter${l_iter:+,}$iter"
 		l_ms="$l_ms${l_ms:+,}$t"
+		l_hits="$l_hits${l_hits:+,}$h"
 	done
 	pol() { if [ "$1" = - ]; then echo null; else echo "\"$1\""; fi; }
 	line=$(printf '{"fs":"%s","map_pages":%s,"fault":%s,"punch":%s,"scenario":"%s",' \
 		"$fs" "$(pol "$mp")" "$(pol "$fa")" "$(pol "$pu")" "$sc")
 	line=$line$(printf '"folios":%s,"geometry":"%s",' "$(pol "$fol")" "$geo")
-	line=$line$(printf '"runs":%d,"runs_detected":%d,"detections":%d,"iterations":%d,' \
-		"$runs_done" "$runs_detected" "$detections" "$iterations")
+	line=$line$(printf '"runs":%d,"runs_detected":%d,"detections":%d,"iterations":%d,"hits":%d,' \
+		"$runs_done" "$runs_detected" "$detections" "$iterations" "$hits")
 	line=$line$(printf '"first_detection_ms":%s,"first_view":%s,"first_class":%s,' \
 		"$first_ms" "$first_view" "$first_class")
-	line=$line$(printf '"op_reads":%d,"race_ms":%d,"extend_ms":%d,"cell_ms":%d,' \
-		"$op_reads" "$race_ms" "$extend_ms" "$(($(now_ms) - start))")
-	line=$line$(printf '"run_detections":[%s],"run_first_ms":[%s],"run_iterations":[%s],"run_ms":[%s],' \
-		"$l_det" "$l_first" "$l_iter" "$l_ms")
+	line=$line$(printf '"op_reads":%d,"race_ms":%d,"cell_ms":%d,' \
+		"$op_reads" "$race_ms" "$(($(now_ms) - start))")
+	line=$line$(printf '"run_detections":[%s],"run_first_ms":[%s],"run_iterations":[%s],"run_ms":[%s],"run_hits":[%s],' \
+		"$l_det" "$l_first" "$l_iter" "$l_ms" "$l_hits")
 	line=$line$(printf '"splats":%d,"splat_kinds":%s,"errors":%d,"error":%s,"counters":%s}' \
 		"${nsplat:-0}" "$(jstr "$kinds")" "$errors" "$(jstr "$error")" "$ctr")
 	echo "HOLEFS-RESULT: $line" | tee -a "$results"
@@ -322,10 +281,7 @@ cell_label() {
 	echo "$1${_tags:+[$_tags]}"
 }
 
-echo "HOLEFS-MATRIX-CONFIG: runs=$MATRIX_RUNS run_ms=$MATRIX_RUN_MS chunk_ms=$MATRIX_CHUNK_MS" \
-	"chunk_max_ms=$MATRIX_CHUNK_MAX_MS" \
-	"extend_ms=$MATRIX_EXTEND_MS extend_cell_ms=$MATRIX_EXTEND_CELL_MS" \
-	"confirm_cell_ms=$MATRIX_CONFIRM_CELL_MS" \
+echo "HOLEFS-MATRIX-CONFIG: runs=$MATRIX_RUNS hits=$MATRIX_HITS run_ms=$MATRIX_RUN_MS" \
 	"size=$MATRIX_SIZE threads=$MATRIX_THREADS seed=$MATRIX_SEED delay_us=$MATRIX_DELAY_US" \
 	"kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)"
 holefs_unload 2>/dev/null
