@@ -8,6 +8,7 @@
 #include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/kdev_t.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -248,6 +249,16 @@ unsigned int holefs_minor(dev_t dev)
 void holefs_fsleep(unsigned long usecs)
 {
 	fsleep(usecs);
+}
+
+void holefs_lockdep_register_key(struct lock_class_key *key)
+{
+	lockdep_register_key(key);
+}
+
+void holefs_lockdep_unregister_key(struct lock_class_key *key)
+{
+	lockdep_unregister_key(key);
 }
 
 void holefs_inode_touch(struct inode *inode)

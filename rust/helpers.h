@@ -53,6 +53,8 @@ void holefs_dget(struct dentry *dentry);
 unsigned int holefs_major(dev_t dev);
 unsigned int holefs_minor(dev_t dev);
 void holefs_fsleep(unsigned long usecs);
+void holefs_lockdep_register_key(struct lock_class_key *key);
+void holefs_lockdep_unregister_key(struct lock_class_key *key);
 void holefs_inode_touch(struct inode *inode);
 void holefs_cond_resched(void);
 void holefs_folio_zero_range(struct folio *folio, size_t start, size_t length);

@@ -145,10 +145,22 @@ impl<T: FileSystemType> Registration<T> {
             }),
             GFP_KERNEL,
         )?;
+        // The lock class keys inside `file_system_type` (`s_umount_key`,
+        // `i_mutex_key`, `invalidate_lock_key`, ...) are on the heap here,
+        // not in static memory as in a C filesystem, so lockdep must be told
+        // about them before any superblock or inode uses them.
+        // SAFETY: `fs_type` is pinned and initialised; nothing uses its keys
+        // yet.
+        unsafe { for_each_lock_key(fs_type.get(), b::holefs_lockdep_register_key) };
         // SAFETY: `fs_type` is fully initialised and pinned; it and `params`
         // live until `drop` unregisters it; `module` outlives the
         // registration.
-        to_result(unsafe { b::register_filesystem(fs_type.get()) })?;
+        if let Err(e) = to_result(unsafe { b::register_filesystem(fs_type.get()) }) {
+            // SAFETY: registered just above and never used: not registered
+            // as a filesystem.
+            unsafe { for_each_lock_key(fs_type.get(), b::holefs_lockdep_unregister_key) };
+            return Err(e);
+        }
         // INVARIANT: registered above; both allocations are owned here.
         Ok(Registration {
             fs_type,
@@ -163,7 +175,37 @@ impl<T: FileSystemType> Drop for Registration<T> {
         // SAFETY: registered (type invariant); the module cannot be unloaded
         // (and so this cannot run) while a superblock of it exists.
         unsafe { b::unregister_filesystem(self.fs_type.get()) };
+        // SAFETY: the keys were registered in `new`; with the filesystem
+        // unregistered and no superblock left, no lock uses them.
+        unsafe { for_each_lock_key(self.fs_type.get(), b::holefs_lockdep_unregister_key) };
         // `_params` is freed after this, when nothing can parse with it.
+    }
+}
+
+/// Calls `f` on every `lock_class_key` embedded in `*fs_type`.
+///
+/// # Safety
+///
+/// `fs_type` points to a live `file_system_type`, and `f` may be called on
+/// its keys in their current state (see `lockdep_register_key()` and
+/// `lockdep_unregister_key()`).
+unsafe fn for_each_lock_key(
+    fs_type: *mut b::file_system_type,
+    f: unsafe extern "C" fn(*mut b::lock_class_key),
+) {
+    // SAFETY: `fs_type` is live (function contract); the fields are only
+    // addressed, never read, here; `f`'s own contract is the caller's.
+    unsafe {
+        f(ptr::addr_of_mut!((*fs_type).s_lock_key));
+        f(ptr::addr_of_mut!((*fs_type).s_umount_key));
+        f(ptr::addr_of_mut!((*fs_type).s_vfs_rename_key));
+        for level in 0..(*fs_type).s_writers_key.len() {
+            f(ptr::addr_of_mut!((*fs_type).s_writers_key[level]));
+        }
+        f(ptr::addr_of_mut!((*fs_type).i_lock_key));
+        f(ptr::addr_of_mut!((*fs_type).i_mutex_key));
+        f(ptr::addr_of_mut!((*fs_type).invalidate_lock_key));
+        f(ptr::addr_of_mut!((*fs_type).i_mutex_dir_key));
     }
 }
 
