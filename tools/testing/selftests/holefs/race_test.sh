@@ -22,20 +22,27 @@
 # cap its wall time.  10000 hits is more than the unsafe policies needed to
 # show stale data in most runs of every scenario on the base kernel (a few
 # hundred to ~9000; write-race up to ~16000); a detection test may go on to
-# 100000.  write-race under a locked punch hits the window slowly (its
-# writers wait for the punch: tens of hits per round), hence the cap and
-# the floor of RACE_SAFE_MIN_HITS for the safe runs, which the unsafe
-# policies needed in all but a few runs of the matrix.
+# 100000.  write-race under a locked punch hits the window slowly: its
+# writers wait for the punch, so a round brings a hit or two per writer on
+# a slow kernel (tens on a fast one).  Hence the cap, and two floors for the
+# safe runs, either of which makes a run evidence: RACE_SAFE_MIN_HITS hits,
+# or RACE_SAFE_MIN_ROUNDS rounds in which a racer access overlapped the
+# punch (op_rounds).  The unsafe policies needed fewer hits in all but a
+# few runs of the matrix, and fewer rounds in every run measured: at most
+# 137 rounds for write-race (80 detecting runs of a full matrix on the base
+# kernel), at most 5 for every other scenario and on the debug kernel.
 #
 # Environment: RACE_SAFE_HITS [10000], RACE_SAFE_MIN_HITS [2000],
-# RACE_SAFE_CAP_MS [30000], RACE_DETECT_HITS [100000], RACE_CAP_MS [60000]
-# (per scenario and reproducer), RACE_SIZE [1m].
+# RACE_SAFE_MIN_ROUNDS [150], RACE_SAFE_CAP_MS [30000],
+# RACE_DETECT_HITS [100000], RACE_CAP_MS [60000] (per scenario and
+# reproducer), RACE_SIZE [1m].
 
 . "$(dirname "$0")/lib.sh"
 holefs_require_module
 holefs_require_cmd holefs-repro holefs_race
 
 : "${RACE_SAFE_HITS:=10000}" "${RACE_SAFE_MIN_HITS:=2000}" "${RACE_SAFE_CAP_MS:=30000}"
+: "${RACE_SAFE_MIN_ROUNDS:=150}"
 : "${RACE_DETECT_HITS:=100000}" "${RACE_CAP_MS:=60000}"
 : "${RACE_SIZE:=1m}"
 DELAY_US=2000
@@ -111,14 +118,15 @@ for policy in default punch=unlocked fault=unlocked; do
 				tap_fail "$desc" "reproducer error:" "$(tail -n 5 "$tmp/out")"
 				continue
 			fi
-			det=$(field detections) hits=$(field hits)
-			info="hits=$hits detections=$det iterations=$(field iterations) ms=$(field elapsed_ms)"
+			det=$(field detections) hits=$(field hits) rounds=$(field op_rounds)
+			info="hits=$hits op_rounds=$rounds detections=$det iterations=$(field iterations) ms=$(field elapsed_ms)"
 			if [ "$policy" = default ]; then
 				if [ "$det" -ne 0 ]; then
 					tap_fail "$desc: no detection" "$info" "$(cat "$tmp/summary")"
-				elif [ "$hits" -lt "$RACE_SAFE_MIN_HITS" ]; then
+				elif [ "$hits" -lt "$RACE_SAFE_MIN_HITS" ] &&
+					[ "${rounds:-0}" -lt "$RACE_SAFE_MIN_ROUNDS" ]; then
 					tap_fail "$desc: no detection" \
-						"$info: fewer than $RACE_SAFE_MIN_HITS hits within $cap ms"
+						"$info: fewer than $RACE_SAFE_MIN_HITS hits and $RACE_SAFE_MIN_ROUNDS window rounds within $cap ms"
 				else
 					tap_ok "$desc: no detection ($info)"
 				fi
