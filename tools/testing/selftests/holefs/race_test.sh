@@ -26,14 +26,16 @@
 # writers wait for the punch, so a round brings a hit or two per writer on
 # a slow kernel (tens on a fast one).  Hence the cap, and two floors for the
 # safe runs, either of which makes a run evidence: RACE_SAFE_MIN_HITS hits,
-# or RACE_SAFE_MIN_ROUNDS rounds in which a racer access overlapped the
-# punch (op_rounds).  The unsafe policies needed fewer hits in all but a
-# few runs of the matrix, and fewer rounds in every run measured: at most
-# 137 rounds for write-race (80 detecting runs of a full matrix on the base
-# kernel), at most 5 for every other scenario and on the debug kernel.
+# or enough rounds in which a racer access overlapped the punch
+# (op_rounds): RACE_SAFE_ROUNDS_FACTOR times the rounds the unsafe
+# policies needed to detect that scenario with that reproducer in this
+# boot, and at least RACE_SAFE_MIN_ROUNDS.  The unsafe policies run first
+# so that the safe runs are measured against them on the same kernel, in
+# the same load.
 #
 # Environment: RACE_SAFE_HITS [10000], RACE_SAFE_MIN_HITS [2000],
-# RACE_SAFE_MIN_ROUNDS [150], RACE_SAFE_CAP_MS [30000],
+# RACE_SAFE_MIN_ROUNDS [50], RACE_SAFE_ROUNDS_FACTOR [10],
+# RACE_SAFE_CAP_MS [30000],
 # RACE_DETECT_HITS [100000], RACE_CAP_MS [60000] (per scenario and
 # reproducer), RACE_SIZE [1m].
 
@@ -42,7 +44,7 @@ holefs_require_module
 holefs_require_cmd holefs-repro holefs_race
 
 : "${RACE_SAFE_HITS:=10000}" "${RACE_SAFE_MIN_HITS:=2000}" "${RACE_SAFE_CAP_MS:=30000}"
-: "${RACE_SAFE_MIN_ROUNDS:=150}"
+: "${RACE_SAFE_MIN_ROUNDS:=50}" "${RACE_SAFE_ROUNDS_FACTOR:=10}"
 : "${RACE_DETECT_HITS:=100000}" "${RACE_CAP_MS:=60000}"
 : "${RACE_SIZE:=1m}"
 DELAY_US=2000
@@ -99,7 +101,9 @@ if ! holefs_load unsafe_policies=1; then
 	diag "insmod holefs.ko unsafe_policies=1 failed"
 fi
 
-for policy in default punch=unlocked fault=unlocked; do
+# need_REPRO_SCENARIO: the most rounds a detection run of the unsafe
+# policies took (they run first).
+for policy in punch=unlocked fault=unlocked default; do
 	opts="size=64m,punch_delay_us=$DELAY_US,truncate_delay_us=$DELAY_US"
 	[ "$policy" = default ] || opts="$opts,$policy"
 	mounted=1
@@ -119,18 +123,23 @@ for policy in default punch=unlocked fault=unlocked; do
 				continue
 			fi
 			det=$(field detections) hits=$(field hits) rounds=$(field op_rounds)
-			info="hits=$hits op_rounds=$rounds detections=$det iterations=$(field iterations) ms=$(field elapsed_ms)"
+			iter=$(field iterations)
+			info="hits=$hits op_rounds=$rounds detections=$det iterations=$iter ms=$(field elapsed_ms)"
+			need=need_${repro}_$(echo "$sc" | tr - _)
 			if [ "$policy" = default ]; then
+				eval "floor=\$((\${$need:-0} * RACE_SAFE_ROUNDS_FACTOR))"
+				[ "$floor" -ge "$RACE_SAFE_MIN_ROUNDS" ] || floor=$RACE_SAFE_MIN_ROUNDS
 				if [ "$det" -ne 0 ]; then
 					tap_fail "$desc: no detection" "$info" "$(cat "$tmp/summary")"
 				elif [ "$hits" -lt "$RACE_SAFE_MIN_HITS" ] &&
-					[ "${rounds:-0}" -lt "$RACE_SAFE_MIN_ROUNDS" ]; then
+					[ "${rounds:-0}" -lt "$floor" ]; then
 					tap_fail "$desc: no detection" \
-						"$info: fewer than $RACE_SAFE_MIN_HITS hits and $RACE_SAFE_MIN_ROUNDS window rounds within $cap ms"
+						"$info: fewer than $RACE_SAFE_MIN_HITS hits and $floor window rounds within $cap ms"
 				else
-					tap_ok "$desc: no detection ($info)"
+					tap_ok "$desc: no detection ($info; floors $RACE_SAFE_MIN_HITS hits or $floor rounds)"
 				fi
 			elif [ "$det" -gt 0 ]; then
+				eval "[ \"\${$need:-0}\" -ge \"\$iter\" ] || $need=\$iter"
 				tap_ok "$desc: race detected ($info first_detection_ms=$(field first_detection_ms))"
 			else
 				tap_fail "$desc: race detected" "$info" "counters so far: $(stats_line)"
