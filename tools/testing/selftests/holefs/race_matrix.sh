@@ -18,7 +18,7 @@
 # HOLEFS-MATRIX-END at the end, when no kernel message can split them.
 #
 # Settings (environment; defaults in brackets):
-#	MATRIX_RUNS [10]  MATRIX_HITS [20000]  MATRIX_RUN_MS [10000]
+#	MATRIX_RUNS [10]  MATRIX_HITS [20000]  MATRIX_RUN_MS [20000]
 #	MATRIX_SAFE_RUNS [3]  a cell whose first MATRIX_SAFE_RUNS runs all
 #	    ran to their budget without a detection stops there (SAFE with
 #	    that many runs); a cell with a detection runs all MATRIX_RUNS, so
@@ -46,7 +46,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-: "${MATRIX_RUNS:=10}" "${MATRIX_HITS:=20000}" "${MATRIX_RUN_MS:=10000}"
+: "${MATRIX_RUNS:=10}" "${MATRIX_HITS:=20000}" "${MATRIX_RUN_MS:=20000}"
 : "${MATRIX_SAFE_RUNS:=3}"
 : "${MATRIX_SIZE:=1m}" "${MATRIX_THREADS:=2}" "${MATRIX_SEED:=1}"
 : "${MATRIX_DELAY_US:=2000}"
