@@ -17,6 +17,7 @@ use kernel::prelude::*;
 use kernel::rbtree::RBTree;
 
 use crate::pool::BlockPool;
+use crate::presence::Presence;
 use crate::stats::{Counter, Stats};
 use crate::vfs::cond_resched;
 use crate::vfs::page_buf::PageBuf as Block;
@@ -25,6 +26,9 @@ use kernel::page::PAGE_SIZE;
 /// Blocks of one inode, keyed by page index.
 pub(crate) struct BlockMap {
     blocks: RBTree<u64, Block>,
+    /// The keys of `blocks`, as bitmaps: answers "which of these pages have
+    /// a block" without visiting each.
+    present: Presence,
     /// Number of entries in `blocks`, kept so that `len` is O(1).
     count: u64,
 }
@@ -34,6 +38,7 @@ impl BlockMap {
     pub(crate) fn new() -> Self {
         BlockMap {
             blocks: RBTree::new(),
+            present: Presence::new(),
             count: 0,
         }
     }
@@ -77,10 +82,16 @@ impl BlockMap {
     /// Allocates a zeroed block for `index`, whose space is already reserved;
     /// on failure the reservation is returned to the pool.
     fn insert_reserved(&mut self, index: u64, pool: &BlockPool, stats: &Stats) -> Result {
-        let inserted = Block::new_zeroed().and_then(|block| {
-            self.blocks
-                .try_create_and_insert(index, block, GFP_KERNEL)
-                .map(|_| ())
+        let inserted = self.present.insert(index).and_then(|()| {
+            let block = Block::new_zeroed().and_then(|block| {
+                self.blocks
+                    .try_create_and_insert(index, block, GFP_KERNEL)
+                    .map(|_| ())
+            });
+            if block.is_err() {
+                self.present.remove(index);
+            }
+            block
         });
         match inserted {
             Ok(()) => {
@@ -105,10 +116,16 @@ impl BlockMap {
         pool: &BlockPool,
         stats: &Stats,
     ) -> Result<u64> {
-        // Count what exists by walking the tree, not the range: the range
-        // may be far larger than the store (fallocate of terabytes).
+        // Count what exists by walking the groups that have blocks, not the
+        // range: the range may be far larger than the store (fallocate of
+        // terabytes).
         let len = pages.end.saturating_sub(pages.start);
         let missing = len - self.count_in(pages.clone());
+        if missing == 0 {
+            // The common case of every write into a dirty or written
+            // folio: nothing to visit page by page.
+            return Ok(0);
+        }
         if !pool.try_reserve(missing) {
             return Err(ENOSPC);
         }
@@ -117,7 +134,7 @@ impl BlockMap {
         let mut done = 0;
         for index in pages {
             cond_resched();
-            if self.blocks.get(&index).is_some() {
+            if self.present.contains(index) {
                 continue;
             }
             if let Err(e) = self.insert_reserved(index, pool, stats) {
@@ -130,18 +147,10 @@ impl BlockMap {
         Ok(missing)
     }
 
-    /// Number of blocks in `pages`, in time proportional to that number.
+    /// Number of blocks in `pages`, in time proportional to the number of
+    /// 512-page groups with blocks that the range meets.
     pub(crate) fn count_in(&mut self, pages: Range<u64>) -> u64 {
-        let mut n = 0;
-        let mut cursor = self.blocks.cursor_lower_bound(&pages.start);
-        while let Some(c) = cursor {
-            if *c.current().0 >= pages.end {
-                break;
-            }
-            n += 1;
-            cursor = c.move_next();
-        }
-        n
+        self.present.count_in(pages)
     }
 
     /// Zeroes every block in `pages`.
@@ -170,6 +179,7 @@ impl BlockMap {
                 _ => break,
             };
             drop(self.blocks.remove(&key));
+            self.present.remove(key);
             freed += 1;
         }
         self.count -= freed;

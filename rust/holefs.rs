@@ -11,10 +11,10 @@
 //! `vfs` is a typed view of the VFS and holds every `unsafe` block and
 //! every raw pointer; the filesystem proper is safe Rust written against it
 //! (each of its files has `#![forbid(unsafe_code)]`): `mount` and
-//! `options`, `state`, `pool` and `blockmap` (the store), `namespace`,
-//! `file`, `data` (folio fill and writeback), `fault` (the fault policies),
-//! `invalidate` (punch, zero range, preallocation, truncate), `range` and
-//! `stats`.  Imports go one way: holefs -> vfs -> bindings.
+//! `options`, `state`, `pool`, `blockmap` and `presence` (the store),
+//! `namespace`, `file`, `data` (folio fill and writeback), `fault` (the
+//! fault policies), `invalidate` (punch, zero range, preallocation,
+//! truncate), `range` and `stats`.  Imports go one way: holefs -> vfs -> bindings.
 
 use kernel::prelude::*;
 
@@ -27,6 +27,7 @@ mod mount;
 mod namespace;
 mod options;
 mod pool;
+mod presence;
 mod range;
 mod state;
 mod stats;

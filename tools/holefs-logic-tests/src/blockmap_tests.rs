@@ -67,10 +67,48 @@ fn ensure_range_enomem_keeps_what_it_allocated() {
     let pool = BlockPool::new(100);
     let stats = Stats::new();
     let mut map = BlockMap::new();
+    // Page 0 puts the bitmap of pages 0..512 in place: the inserts counted
+    // below are the blocks' alone.
+    map.ensure(0, &pool, &stats).unwrap();
     fail_inserts_after(Some(3));
     assert_eq!(map.ensure_range(10..20, &pool, &stats).err(), Some(ENOMEM));
     fail_inserts_after(None);
-    assert_eq!(map.len(), 3);
+    assert_eq!(map.len(), 4);
+    assert_eq!(map.count_in(10..20), 3);
+    assert_eq!(map.next_hole(10), 13);
+    assert_accounted(&map, &pool);
+}
+
+#[test]
+fn block_enomem_after_the_bitmap_leaves_no_trace() {
+    let pool = BlockPool::new(4);
+    let stats = Stats::new();
+    let mut map = BlockMap::new();
+    // The bitmap of the new group is allocated, the block is not.
+    fail_inserts_after(Some(1));
+    assert_eq!(map.ensure(600, &pool, &stats).err(), Some(ENOMEM));
+    fail_inserts_after(None);
+    assert_eq!(map.count_in(0..u64::MAX), 0);
+    assert_accounted(&map, &pool);
+    // The page counts as a hole: a later range reserves it.
+    assert_eq!(map.ensure_range(599..601, &pool, &stats), Ok(2));
+    assert_accounted(&map, &pool);
+}
+
+#[test]
+fn ensure_range_over_allocated_pages_reserves_nothing() {
+    let pool = BlockPool::new(600);
+    let stats = Stats::new();
+    let mut map = BlockMap::new();
+    assert_eq!(map.ensure_range(512..1024, &pool, &stats), Ok(512));
+    let allocated = stats.get(Counter::BlocksAllocated);
+    assert_eq!(map.ensure_range(512..1024, &pool, &stats), Ok(0));
+    assert_eq!(map.ensure_range(700..701, &pool, &stats), Ok(0));
+    assert_eq!(stats.get(Counter::BlocksAllocated), allocated);
+    // A hole inside the range is found and filled.
+    map.remove_range(800..801, &pool);
+    assert_eq!(map.ensure_range(512..1024, &pool, &stats), Ok(1));
+    assert!(map.get(800).is_some());
     assert_accounted(&map, &pool);
 }
 

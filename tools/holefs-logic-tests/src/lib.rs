@@ -3,9 +3,9 @@
 //! Host build of the parts of the holefs module that need no kernel: the
 //! very files the kernel module compiles, included by path, so that
 //! `cargo test` checks the filesystem's logic without booting a kernel.
-//! `blockmap.rs` uses a few items of the kernel crate, which the `kernel`
-//! stand-in crate (`kernel-shim/`) provides, and a page buffer from the VFS
-//! layer, which [`vfs`] below stands in for.
+//! `blockmap.rs` and `presence.rs` use a few items of the kernel crate,
+//! which the `kernel` stand-in crate (`kernel-shim/`) provides, and a page
+//! buffer from the VFS layer, which [`vfs`] below stands in for.
 
 #![allow(dead_code)]
 
@@ -15,6 +15,8 @@ pub mod blockmap;
 pub mod options;
 #[path = "../../../rust/pool.rs"]
 pub mod pool;
+#[path = "../../../rust/presence.rs"]
+pub mod presence;
 #[path = "../../../rust/range.rs"]
 pub mod range;
 #[path = "../../../rust/stats.rs"]
@@ -68,5 +70,7 @@ pub mod vfs {
 
 #[cfg(test)]
 mod blockmap_tests;
+#[cfg(test)]
+mod presence_tests;
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,13 @@
 # the store must have no block left in use.  Under folios=large (in
 # $HOLEFS_EXTRA_OPTS) blocks are reserved for whole folios, not pages, so
 # the runs check data, sizes and that st_blocks and SEEK_DATA cover every
-# non-zero byte, but not the page-exact allocation.
+# non-zero byte, but not the page-exact allocation; and each run must
+# prove it went through large folios (its counters): large folios filled
+# from the store and written back, and large folios that an edge of a
+# punch, zero range or truncate cut inside.  Under folios=large a fifth
+# run uses files of up to 4 MiB, so that folios of order 5 and more
+# (128 KiB to 2 MiB) are filled, mapped, punched and written back too;
+# it must have filled some.
 #
 # First, fixed probes of one bug class the exerciser found (b753f98):
 # bytes stored through a mapping past EOF in the EOF page must read as
@@ -38,20 +44,59 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 15
+exact=--exact large=0 min_order=1
+case ",${HOLEFS_EXTRA_OPTS:-}," in
+*,folios=large,*) exact= large=1 ;;
+esac
+
+if [ $large -eq 1 ]; then
+	tap_plan 22
+else
+	tap_plan 15
+fi
 dmesg_mark exerciser_test
 diag "holefs-exerciser: ops=$ops first seed=$seed"
 
 holefs_unload 2>/dev/null
 tap_check "insmod holefs.ko" holefs_load
 
-exact=--exact
-case ",${HOLEFS_EXTRA_OPTS:-}," in
-*,folios=large,*) exact= ;;
-esac
+# counter_sum MNT NAME...: the sum of MNT's counters NAME...
+counter_sum() {
+	_mnt=$1 _sum=0
+	shift
+	for _c in "$@"; do
+		_sum=$((_sum + $(holefs_stat "$_c" "$_mnt" || echo 0)))
+	done
+	echo "$_sum"
+}
+
+# large_folios_used DESC MIN_ORDER: under folios=large, a run proves
+# something about large folios only if it went through them: folios of
+# order MIN_ORDER or more filled from the store, large folios written
+# back, and large folios cut inside by an edge of a punch, zero range or
+# truncate.  One test point.
+large_folios_used() {
+	_names=""
+	_o=$2
+	while [ "$_o" -le 9 ]; do
+		_names="$_names folios_filled_order$_o"
+		_o=$((_o + 1))
+	done
+	# shellcheck disable=SC2086 # a list of counter names
+	_filled=$(counter_sum "$mnt" $_names)
+	_wb=$(counter_sum "$mnt" writeback_large_folios)
+	_edges=$(counter_sum "$mnt" edge_folios_large)
+	if [ "$_filled" -gt 0 ] && [ "$_wb" -gt 0 ] && [ "$_edges" -gt 0 ]; then
+		tap_ok "$1: large folios used"
+	else
+		tap_fail "$1: large folios used" \
+			"filled order>=$2: $_filled, written back: $_wb, cut by an edge: $_edges"
+	fi
+}
 
 # exercise DESC MOUNT_OPTS SEED ARGS...: mount, run, report, check the store
-# is empty again, unmount.  Two test points.
+# is empty again, unmount.  Two test points, three under folios=large
+# (large_folios_used: folios of order $min_order or more filled).
 exercise() {
 	_desc=$1 _opts=$2 _seed=$3
 	shift 3
@@ -78,6 +123,7 @@ exercise() {
 	# Which paths the run went through (map_pages_calls, fault_calls, ...).
 	_stats=$(holefs_stats_dir "$mnt") &&
 		diag "counters: $(grep -v '^blocks_' "$_stats/stats" | tr ' \n' '= ')"
+	[ $large -eq 0 ] || large_folios_used "$_desc" "$min_order"
 	_used=$(holefs_stat blocks_used "$mnt")
 	if [ "$_used" = 0 ]; then
 		tap_ok "$_desc: no block in use afterwards"
@@ -133,6 +179,13 @@ done
 
 # 96 KiB (24 blocks) for three files of up to 64 KiB each.
 exercise "size=96k, ENOSPC" "size=96k" $((seed + n)) --allow-enospc --max-size 64k
+n=$((n + 1))
+
+if [ $large -eq 1 ]; then
+	# Files of up to 4 MiB: folios up to 2 MiB, edges inside them.
+	min_order=5
+	exercise "max-size 4m" "" $((seed + n)) --max-size 4m
+fi
 
 tap_dmesg_clean "no kernel report during the test"
 
