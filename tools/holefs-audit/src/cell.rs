@@ -24,7 +24,14 @@
 //! Before the racers start, a probe iteration does the same without them:
 //! an unsupported operation ends the cell as SKIP, and a postcondition
 //! violated with nothing racing ends it as ERROR (a checker bug or a plain
-//! filesystem bug, not a race).
+//! filesystem bug, not a race).  So does an access the racer cannot make
+//! on this filesystem (`racer::probe`).
+//!
+//! hugetlbfs has no `->write_iter`: there the files are filled through a
+//! shared mapping instead of pwrite(), and their sizes are whole huge
+//! pages (see `geometry`).  Its page cache is its only store: the fill's
+//! fdatasync() and POSIX_FADV_DONTNEED do nothing there, so the racers
+//! map the folios the fill wrote rather than re-reading them.
 //!
 //! A control does everything the same but the operation itself (the
 //! `opseq` bracket is empty), so the old data stays and the checker must
@@ -130,6 +137,9 @@ fn spin(d: Duration) {
 struct Ctx<'a> {
     spec: Spec,
     page: u64,
+    /// The granularity of file sizes: `page`, or the huge page size on
+    /// hugetlbfs, whose files are also written through mappings only.
+    unit: u64,
     map_len: usize,
     t0: Instant,
     dir: &'a Path,
@@ -159,13 +169,13 @@ impl Ctx<'_> {
         buf.resize((hi - lo) as usize, 0);
         t.file.set_len(lay.size)?;
         stamp::fill(buf, Kind::Old, gen, lo);
-        t.file.write_all_at(buf, lo)?;
+        write_file(&t.file, t.fill_map.as_mut(), buf, lo)?;
         t.file.sync_data()?;
         sys_dontneed(&t.file)?;
         if let Some(src) = &t.src {
             src.set_len(lay.size)?;
             stamp::fill(buf, Kind::Src, gen, lo);
-            src.write_all_at(buf, lo)?;
+            write_file(src, t.src_map.as_mut(), buf, lo)?;
             src.sync_data()?;
             sys_dontneed(src)?;
         }
@@ -232,7 +242,18 @@ impl Ctx<'_> {
     }
 
     fn layout(&self, rng: &mut Xoshiro256PlusPlus) -> Layout {
-        geometry::layout(self.spec.op, self.spec.geometry, self.page, rng.next_u64())
+        geometry::layout(
+            self.spec.op,
+            self.spec.geometry,
+            self.page,
+            self.unit,
+            rng.next_u64(),
+        )
+    }
+
+    /// Whether files here are written through mappings (hugetlbfs).
+    fn mmap_io(&self) -> bool {
+        self.unit > self.page
     }
 
     /// One run: files, probe, racers, iterations until the budget is spent.
@@ -278,14 +299,29 @@ impl Ctx<'_> {
         } else {
             None
         };
+        // hugetlbfs: the fills go through these mappings.
+        let io_map = |f: &File| -> io::Result<Option<Mapping>> {
+            if self.mmap_io() {
+                Ok(Some(Mapping::guarded(f, self.map_len, Access::ReadWrite)?))
+            } else {
+                Ok(None)
+            }
+        };
+        let mut fill_map = io_map(&file)?;
+        let src_map = match &src {
+            Some(f) => io_map(f)?,
+            None => None,
+        };
         // The whole file holds data before the first fill of a window.
-        let size = geometry::file_size(self.page);
+        let size = geometry::file_size(self.page, self.unit);
         let mut all = vec![0u8; size as usize];
         stamp::fill(&mut all, Kind::Old, 0, 0);
-        if let Err(e) = file.write_all_at(&all, 0) {
+        file.set_len(size)?;
+        if let Err(e) = write_file(&file, fill_map.as_mut(), &all, 0) {
             return Err(match e.raw_os_error() {
-                // hugetlbfs has no ->write_iter: the audit fills with write(2).
-                Some(libc::EINVAL | libc::EOPNOTSUPP) => io::Error::new(
+                // A filesystem without ->write_iter other than hugetlbfs
+                // (which the audit fills through mappings).
+                Some(libc::EINVAL | libc::EOPNOTSUPP) if !self.mmap_io() => io::Error::new(
                     io::ErrorKind::Unsupported,
                     format!(
                         "write(2) to a file here: {} (the audit fills files with pwrite)",
@@ -300,7 +336,7 @@ impl Ctx<'_> {
         } else {
             None
         };
-        let new_data = AlignedBuf::new(geometry::max_size(self.page) as usize);
+        let new_data = AlignedBuf::new(geometry::max_size(self.page, self.unit) as usize);
         Ok((
             Target {
                 file,
@@ -308,6 +344,8 @@ impl Ctx<'_> {
                 src,
                 map,
                 new_data,
+                fill_map,
+                src_map,
             },
             scratch,
         ))
@@ -341,6 +379,19 @@ impl Ctx<'_> {
         // The probe: no racers, the real operation, the real postcondition.
         let lay = self.layout(&mut rng);
         self.fill(&mut t, &lay, 1, &mut buf)?;
+        if let Err((call, e)) = racer::probe(self.spec.racer, &t.file, self.page) {
+            let what = format!(
+                "the {} racer's {call}: {}",
+                self.spec.racer,
+                ops::errno_name(&e)
+            );
+            out.end = if ops::unsupported_access(&e) {
+                End::Skip(format!("not supported here: {what}"))
+            } else {
+                End::Error(what)
+            };
+            return Ok(());
+        }
         if let Err(e) = ops::apply(self.spec.op, &t, &lay) {
             let what = format!(
                 "{} over {:#x}..{:#x}: {}",
@@ -521,6 +572,24 @@ fn sys_dontneed(f: &File) -> io::Result<()> {
     crate::sys::fadvise(f, 0, 0, Advice::DontNeed)
 }
 
+/// Write `data` at `off` of `f`: with pwrite(), or through `map`, a
+/// writable mapping of `f` covering the range (hugetlbfs, which has no
+/// write(2)).  A page of `map` that raised SIGBUS (no huge page left to
+/// back the file) is an error: the data did not reach the file.
+fn write_file(f: &File, map: Option<&mut Mapping>, data: &[u8], off: u64) -> io::Result<()> {
+    let Some(m) = map else {
+        return f.write_all_at(data, off);
+    };
+    let lost = m.store(off as usize, data)?;
+    if let Some(p) = lost.first() {
+        return Err(io::Error::other(format!(
+            "a store through the mapping at {p:#x} raised SIGBUS: no page to back the file \
+             (huge page pool exhausted?)"
+        )));
+    }
+    Ok(())
+}
+
 /// Run one cell and judge it.
 pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
     let t0 = Instant::now();
@@ -543,6 +612,27 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
     if let Some(why) = geometry::structural_skip(spec.op, spec.geometry) {
         return finish(rec, Verdict::Skip, why.to_owned());
     }
+    let unit = match crate::sys::size_unit(dir, page) {
+        Ok(u) => u,
+        Err(e) => {
+            return finish(
+                rec,
+                Verdict::Error,
+                format!("statfs {}: {e}", dir.display()),
+            )
+        }
+    };
+    if unit > page && spec.racer == Racer::Readahead {
+        // hugetlbfs: the racer would race nothing and the cell would say
+        // SAFE about a race that never ran.
+        return finish(
+            rec,
+            Verdict::Skip,
+            "readahead(2), POSIX_FADV_WILLNEED and MADV_WILLNEED create no page cache on \
+             hugetlbfs (generic_fadvise() ignores the advice on its noop backing device)"
+                .to_owned(),
+        );
+    }
     let _knob = if spec.racer == Racer::Fault1Page {
         match faultaround::OnePage::set(page) {
             Ok(k) => Some(k),
@@ -554,7 +644,8 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
     let ctx = Ctx {
         spec,
         page,
-        map_len: geometry::max_size(page).next_multiple_of(page) as usize,
+        unit,
+        map_len: geometry::max_size(page, unit) as usize,
         t0,
         dir,
     };

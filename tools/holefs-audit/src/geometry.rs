@@ -20,6 +20,18 @@
 //! checked: the range's pages plus one page on each side, and for the
 //! operations that move data or cut the file (collapse, insert, truncate)
 //! everything up to EOF.
+//!
+//! On a filesystem whose file sizes come in units larger than a page
+//! (hugetlbfs: the huge page; `unit` below), the geometry follows that
+//! unit where an operation needs it and stays in pages elsewhere:
+//!
+//! - the file is 1 MiB plus 16 pages rounded up to the unit, plus one
+//!   unit, so that a unit boundary lies inside it;
+//! - `whole` is one whole unit at a unit boundary (a hole punch there
+//!   removes a huge page; the page-sized ranges only zero part of one);
+//! - `eof` ends at the (unit-aligned) EOF: no partial EOF page;
+//! - truncate cuts at the unit boundary at or below the range's start
+//!   (hugetlbfs refuses any other size with EINVAL).
 
 use crate::axes::{Geometry, Op};
 
@@ -41,14 +53,21 @@ pub struct Layout {
     pub check_end: u64,
 }
 
-/// The file size for every geometry but `eof`.
-pub fn file_size(page: u64) -> u64 {
-    MIB + 16 * page
+/// The file size for every geometry but `eof`; `unit` is the granularity
+/// of file sizes (`page`, or the huge page size on hugetlbfs).
+pub fn file_size(page: u64, unit: u64) -> u64 {
+    let size = MIB + 16 * page;
+    if unit > page {
+        round_up(size, unit) + unit
+    } else {
+        size
+    }
 }
 
-/// The largest size a file or mapping reaches in any cell.
-pub fn max_size(page: u64) -> u64 {
-    file_size(page) + MIB
+/// The largest size a file or mapping reaches in any cell, a multiple of
+/// `unit`.
+pub fn max_size(page: u64, unit: u64) -> u64 {
+    round_up(file_size(page, unit) + MIB, unit.max(page))
 }
 
 /// Cells that cannot be expressed: the operation refuses such a range by
@@ -73,13 +92,19 @@ fn round_up(v: u64, a: u64) -> u64 {
 }
 
 /// The layout of one iteration; `pick` is a random number choosing the
-/// position.  The caller has checked `structural_skip`.
-pub fn layout(op: Op, geo: Geometry, page: u64, pick: u64) -> Layout {
-    let size0 = file_size(page);
+/// position, `unit` the granularity of file sizes (see the module
+/// documentation).  The caller has checked `structural_skip`.
+pub fn layout(op: Op, geo: Geometry, page: u64, unit: u64, pick: u64) -> Layout {
+    let size0 = file_size(page, unit);
     let npages = size0 / page;
+    let big = unit > page;
     // A page index in [lo, hi].
     let at = |lo: u64, hi: u64| lo + pick % (hi - lo + 1);
     let (start, end, size) = match geo {
+        Geometry::Whole if big => {
+            let b = pick % (size0 / unit);
+            (b * unit, (b + 1) * unit, size0)
+        }
         Geometry::Page => {
             let b = at(1, npages - 2);
             (b * page, (b + 1) * page, size0)
@@ -103,11 +128,17 @@ pub fn layout(op: Op, geo: Geometry, page: u64, pick: u64) -> Layout {
         }
         Geometry::Eof => {
             let size = match op {
+                _ if big => size0,
                 Op::Insert | Op::Clone | Op::Collapse => size0,
                 _ => size0 - 1536,
             };
             ((size / page - 2) * page, size, size)
         }
+    };
+    let start = if big && op == Op::Truncate {
+        start / unit * unit
+    } else {
+        start
     };
     let win_start = (start / page).saturating_sub(1) * page;
     let win_end = match op {
@@ -143,11 +174,11 @@ mod tests {
                     continue;
                 }
                 for pick in 0..600 {
-                    let l = layout(op, geo, P, pick);
+                    let l = layout(op, geo, P, P, pick);
                     assert!(l.start < l.end && l.end <= l.size, "{op} {geo} {l:?}");
                     assert!(l.win_start <= l.start && l.win_start.is_multiple_of(P));
                     assert!(l.win_end >= l.end.min(l.size) && l.win_end <= l.size);
-                    assert!(l.check_end <= max_size(P));
+                    assert!(l.check_end <= max_size(P, P));
                     let len = l.end - l.start;
                     match geo {
                         Geometry::Page => assert_eq!(len, P),
@@ -177,17 +208,57 @@ mod tests {
 
     #[test]
     fn positions_vary_and_eof_pages_are_partial() {
-        let a = layout(Op::Punch, Geometry::Page, P, 0);
-        let b = layout(Op::Punch, Geometry::Page, P, 1);
+        let a = layout(Op::Punch, Geometry::Page, P, P, 0);
+        let b = layout(Op::Punch, Geometry::Page, P, P, 1);
         assert_ne!(a.start, b.start);
-        let e = layout(Op::Punch, Geometry::Eof, P, 0);
+        let e = layout(Op::Punch, Geometry::Eof, P, P, 0);
         assert_ne!(e.size % P, 0);
-        assert_eq!(layout(Op::Insert, Geometry::Eof, P, 0).size % P, 0);
-        let i = layout(Op::Insert, Geometry::Multi, P, 3);
+        assert_eq!(layout(Op::Insert, Geometry::Eof, P, P, 0).size % P, 0);
+        let i = layout(Op::Insert, Geometry::Multi, P, P, 3);
         assert_eq!(i.check_end, i.size + MULTI_PAGES * P);
         assert_eq!(
-            layout(Op::Truncate, Geometry::Page, P, 3).win_end,
-            file_size(P)
+            layout(Op::Truncate, Geometry::Page, P, P, 3).win_end,
+            file_size(P, P)
         );
+    }
+
+    /// hugetlbfs: sizes and truncation cuts are whole huge pages, `whole`
+    /// is one huge page, the other ranges stay in pages.
+    #[test]
+    fn huge_page_units() {
+        const H: u64 = 2 << 20;
+        assert_eq!(file_size(P, H), 2 * H);
+        assert!(max_size(P, H).is_multiple_of(H));
+        let (mut cut_at_0, mut cut_inside) = (false, false);
+        for &op in Op::ALL {
+            for &geo in Geometry::ALL {
+                if structural_skip(op, geo).is_some() {
+                    continue;
+                }
+                for pick in 0..600 {
+                    let l = layout(op, geo, P, H, pick);
+                    assert!(l.start < l.end && l.end <= l.size, "{op} {geo} {l:?}");
+                    assert!(l.size.is_multiple_of(H), "{op} {geo} {l:?}");
+                    assert!(l.win_start <= l.start && l.win_start.is_multiple_of(P));
+                    assert!(l.win_end >= l.end.min(l.size) && l.win_end <= l.size);
+                    assert!(l.check_end <= max_size(P, H));
+                    if op == Op::Truncate {
+                        assert!(l.start.is_multiple_of(H), "{geo} {l:?}");
+                        cut_at_0 |= l.start == 0;
+                        cut_inside |= l.start > 0;
+                    }
+                    match geo {
+                        Geometry::Whole => {
+                            assert!(l.start.is_multiple_of(H));
+                            assert_eq!(l.end - l.start, H);
+                        }
+                        Geometry::Page if op != Op::Truncate => assert_eq!(l.end - l.start, P),
+                        Geometry::Eof => assert_eq!(l.end, l.size),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        assert!(cut_at_0 && cut_inside);
     }
 }

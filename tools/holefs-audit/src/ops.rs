@@ -24,6 +24,10 @@ pub struct Target {
     pub map: Option<Mapping>,
     /// The new data of a dio-write, for the current layout.
     pub new_data: AlignedBuf,
+    /// Writable mappings of `file` and `src` through which they are
+    /// filled where write(2) does not work (hugetlbfs); `None` elsewhere.
+    pub fill_map: Option<Mapping>,
+    pub src_map: Option<Mapping>,
 }
 
 /// Apply `op` over the range of `lay`.
@@ -109,6 +113,16 @@ pub fn unsupported(op: Op, e: &io::Error) -> bool {
         ),
         _ => false,
     }
+}
+
+/// Whether a racer's access failing with `e` on its first try means the
+/// filesystem does not offer that kind of access (hugetlbfs has no
+/// `->splice_read`: splice() and sendfile() fail with EINVAL).
+pub fn unsupported_access(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINVAL | libc::EOPNOTSUPP | libc::ENOSYS)
+    )
 }
 
 #[cfg(test)]

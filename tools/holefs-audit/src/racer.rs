@@ -191,6 +191,38 @@ pub fn racer_main(sh: &Shared, id: usize, seed: u64) {
     }
 }
 
+/// Try each system call `racer` makes once, on the first page of `file`,
+/// before a run: an access the filesystem does not offer (hugetlbfs has no
+/// `->splice_read`) makes the cell SKIP instead of failing mid-run.
+/// Returns the call that failed and its error.
+pub fn probe(racer: Racer, file: &File, page: u64) -> Result<(), (&'static str, std::io::Error)> {
+    let len = page as usize;
+    match racer {
+        Racer::Read => {
+            let mut buf = vec![0u8; len];
+            file.read_at(&mut buf, 0).map_err(|e| ("pread", e))?;
+        }
+        Racer::Readahead => {
+            sys::readahead(file, 0, len).map_err(|e| ("readahead", e))?;
+            sys::fadvise(file, 0, page, Advice::WillNeed)
+                .map_err(|e| ("posix_fadvise(WILLNEED)", e))?;
+        }
+        Racer::Splice => {
+            let (r, w) = sys::pipe().map_err(|e| ("pipe", e))?;
+            let mut buf = vec![0u8; len];
+            let n = sys::splice_to_pipe(file, 0, &w, len).map_err(|e| ("splice", e))?;
+            (&r).read_exact(&mut buf[..n])
+                .map_err(|e| ("read from the pipe", e))?;
+            let n = sys::sendfile_to_pipe(file, 0, &w, len).map_err(|e| ("sendfile", e))?;
+            (&r).read_exact(&mut buf[..n])
+                .map_err(|e| ("read from the pipe", e))?;
+        }
+        // Their mappings are made (and fail) per iteration.
+        Racer::FaultAround | Racer::Fault1Page | Racer::WriteFault => {}
+    }
+    Ok(())
+}
+
 /// One sweep over the window's pages (or chunks), in either direction.
 fn sweep_once(
     run: &mut Run<'_>,

@@ -38,6 +38,22 @@ pub fn fs_magic(f: &File) -> io::Result<u64> {
     Ok(rustix::fs::fstatfs(f)?.f_type as u64)
 }
 
+/// The granularity of file sizes in directory `dir`: the huge page size on
+/// hugetlbfs (`statfs.f_bsize`; it refuses any other size), else `page`.
+pub fn size_unit(dir: &std::path::Path, page: u64) -> io::Result<u64> {
+    let st = rustix::fs::statfs(dir)?;
+    if st.f_type as u64 == holefs_common::HUGETLBFS_MAGIC {
+        let b = st.f_bsize as u64;
+        if b.is_power_of_two() && b >= page {
+            return Ok(b);
+        }
+        return Err(io::Error::other(format!(
+            "hugetlbfs reports block size {b}"
+        )));
+    }
+    Ok(page)
+}
+
 pub fn readahead(f: &File, start: u64, len: usize) -> io::Result<()> {
     // SAFETY: readahead() takes no pointers.
     let r = unsafe { libc::readahead(f.as_raw_fd(), off(start)?, len) };

@@ -29,11 +29,13 @@ pub enum Access {
 /// file has no page (past EOF), or the process dies.
 pub struct Mapping {
     // INVARIANT: `ptr` is the start of a live mapping of `len` bytes (a
-    // non-zero multiple of the page size, so 8-byte aligned), readable, and
+    // non-zero multiple of `grain`, so 8-byte aligned), readable, and
     // writable when `access` is `ReadWrite`, until `self` is dropped.
     ptr: NonNull<u8>,
     len: usize,
     access: Access,
+    /// The size of the mapping's pages ([`crate::mapping_page_size`]).
+    grain: usize,
     guard: Option<Guard>,
 }
 
@@ -46,13 +48,15 @@ unsafe impl Sync for Mapping {}
 
 impl Mapping {
     /// Map `len` bytes of `file`, which must be a non-zero multiple of the
-    /// page size.
+    /// size of the file's mapping pages ([`crate::mapping_page_size`]: the
+    /// page size, or the huge page size on hugetlbfs).
     pub fn new(file: &File, len: usize, access: Access) -> io::Result<Mapping> {
         let prot = match access {
             Access::Read => ProtFlags::READ,
             Access::ReadWrite => ProtFlags::READ | ProtFlags::WRITE,
         };
-        if len == 0 || !len.is_multiple_of(crate::page_size()) {
+        let grain = crate::mapping_page_size(file)?;
+        if len == 0 || !len.is_multiple_of(grain) {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
         // SAFETY: a fresh mapping at an address the kernel picks: no
@@ -60,25 +64,35 @@ impl Mapping {
         // to the file.
         let p = unsafe { mm::mmap(std::ptr::null_mut(), len, prot, MapFlags::SHARED, file, 0)? };
         let ptr = NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap gave NULL"))?;
-        // INVARIANT: mmap succeeded with `len` bytes and `prot`.
+        // INVARIANT: mmap succeeded with `len` bytes and `prot`; `len` is a
+        // multiple of `grain`.
         Ok(Mapping {
             ptr,
             len,
             access,
+            grain,
             guard: None,
         })
     }
 
     /// [`Mapping::new`], with SIGBUS in the mapping absorbed for its whole
-    /// life: a faulting page becomes an anonymous zero page.
+    /// life: a faulting page (a huge page on hugetlbfs) becomes an
+    /// anonymous zero page.
     pub fn guarded(file: &File, len: usize, access: Access) -> io::Result<Mapping> {
         let mut m = Mapping::new(file, len, access)?;
         m.guard = Some(sigbus::guard(
             m.ptr.as_ptr() as usize,
             len,
             access == Access::ReadWrite,
+            m.grain,
         )?);
         Ok(m)
+    }
+
+    /// The size of the mapping's pages: the page size, or the huge page
+    /// size on hugetlbfs.
+    pub fn grain(&self) -> usize {
+        self.grain
     }
 
     pub fn len(&self) -> usize {
@@ -201,7 +215,8 @@ impl Mapping {
     }
 
     /// Copies `src` to offset `off` of a writable mapping.  Returns the
-    /// offsets (page-aligned, sorted) of the pages that raised SIGBUS: in a
+    /// offsets (aligned to [`Mapping::grain`], sorted) of the pages that
+    /// raised SIGBUS: in a
     /// guarded mapping those got an anonymous page and the store landed
     /// there, not in the file.
     pub fn store(&mut self, off: usize, src: &[u8]) -> io::Result<Vec<usize>> {

@@ -26,7 +26,9 @@ const SLOTS: usize = 512;
 static START: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
 static END: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
 static WRITABLE: [AtomicBool; SLOTS] = [const { AtomicBool::new(false) }; SLOTS];
-static PAGE: AtomicUsize = AtomicUsize::new(4096);
+/// The size of the pages of each range's mapping, the unit a patch
+/// replaces: a hugetlbfs mapping can only be replaced in whole huge pages.
+static GRAIN: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(4096) }; SLOTS];
 static PATCHED: AtomicU64 = AtomicU64::new(0);
 
 /// The pages patched since [`faults_during`] last cleared the log.
@@ -50,9 +52,14 @@ impl Drop for Guard {
     }
 }
 
-/// Guard `start..start + len`: SIGBUS in it patches in an anonymous page,
-/// readable and (with `writable`) writable.
-pub(crate) fn guard(start: usize, len: usize, writable: bool) -> io::Result<Guard> {
+/// Guard `start..start + len`, a mapping made of pages of `grain` bytes (a
+/// power of two; `start` and `len` are multiples of it): SIGBUS in it
+/// patches in an anonymous page of `grain` bytes, readable and (with
+/// `writable`) writable.
+pub(crate) fn guard(start: usize, len: usize, writable: bool, grain: usize) -> io::Result<Guard> {
+    if !grain.is_power_of_two() || !start.is_multiple_of(grain) || !len.is_multiple_of(grain) {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
     install()?;
     for slot in 0..SLOTS {
         if END[slot]
@@ -60,6 +67,7 @@ pub(crate) fn guard(start: usize, len: usize, writable: bool) -> io::Result<Guar
             .is_ok()
         {
             WRITABLE[slot].store(writable, Ordering::Release);
+            GRAIN[slot].store(grain, Ordering::Release);
             START[slot].store(start, Ordering::Release);
             return Ok(Guard { slot });
         }
@@ -115,7 +123,7 @@ extern "C" fn on_sigbus(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mu
     // for SIGBUS si_addr is the faulting address.
     let addr = unsafe { (*info).si_addr() } as usize;
     if let Some(slot) = slot_of(addr) {
-        let page = PAGE.load(Ordering::Relaxed);
+        let page = GRAIN[slot].load(Ordering::Acquire);
         let base = addr & !(page - 1);
         let prot = if WRITABLE[slot].load(Ordering::Acquire) {
             libc::PROT_READ | libc::PROT_WRITE
@@ -156,7 +164,6 @@ extern "C" fn on_sigbus(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mu
 
 fn install() -> io::Result<()> {
     let errno = INSTALLED.get_or_init(|| {
-        PAGE.store(crate::page_size(), Ordering::Relaxed);
         let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
             on_sigbus;
         // SAFETY: an all-zero sigaction is a valid value (no flags).

@@ -228,8 +228,16 @@ setup_cifs() {
 	mkdir -p "$base/share" /etc/ksmbd
 	run_or_fail "mount share tmpfs" mount -t tmpfs -o size=512m tmpfs "$base/share" || return 1
 	rm -f /etc/ksmbd/ksmbd.conf /etc/ksmbd/ksmbdpwd.db
-	run_or_fail ksmbd.addshare ksmbd.addshare -a audit \
-		-o "path = $base/share" -o "read only = no" -o "force user = root" || return 1
+	# One --options argument, the parameters separated by newlines: given
+	# several times, only the last counts, and a share without "path"
+	# tree-connects (ksmbd resolves the empty path to its working
+	# directory) but fails every SMB2_CREATE of the share root with
+	# STATUS_INVALID_PARAMETER (Documentation/audit.rst, "Rows").
+	run_or_fail ksmbd.addshare ksmbd.addshare -a audit -o "path = $base/share
+read only = no
+force user = root" || return 1
+	grep -q "path = $base/share" /etc/ksmbd/ksmbd.conf ||
+		{ fail "ksmbd.addshare wrote no path: $(tr '\n' ' ' </etc/ksmbd/ksmbd.conf)"; return 1; }
 	run_or_fail ksmbd.adduser ksmbd.adduser -a audit -p audit || return 1
 	run_or_fail ksmbd.mountd ksmbd.mountd || return 1
 	# ksmbd.mountd returns before the server listens: retry for a while.
