@@ -316,7 +316,13 @@ impl Ctx<'_> {
         let size = geometry::file_size(self.page, self.unit);
         let mut all = vec![0u8; size as usize];
         stamp::fill(&mut all, Kind::Old, 0, 0);
-        file.set_len(size)?;
+        // A mapping needs the size first; elsewhere pwrite() extends the
+        // file from empty, as it always did (a cifs run with every file
+        // sized first saw COLLAPSE_RANGE and INSERT_RANGE fail with
+        // EOPNOTSUPP, which an earlier run had not; not traced).
+        if self.mmap_io() {
+            file.set_len(size)?;
+        }
         if let Err(e) = write_file(&file, fill_map.as_mut(), &all, 0) {
             return Err(match e.raw_os_error() {
                 // A filesystem without ->write_iter other than hugetlbfs
@@ -653,6 +659,8 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
     let sigbus0 = holefs_common::sigbus::patched();
     let mut end = End::Done;
     let mut reported_stale = 0;
+    // Runs that ended at their time limit before a single iteration.
+    let mut empty_runs = 0;
     for run in 0..runs {
         eprintln!(
             "holefs-audit: {fs} {} {} {}{}: run {}/{runs}",
@@ -682,6 +690,7 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
         reported_stale += o.reported_stale;
         rec.bad_words += o.bad_words;
         rec.runs_detected += u64::from(o.detections > 0);
+        empty_runs += u64::from(o.iterations == 0 && matches!(o.end, End::Done));
         for (p, n) in o.parts {
             *rec.parts.entry(p).or_default() += n;
         }
@@ -711,6 +720,19 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
     match end {
         End::Skip(why) => finish(rec, Verdict::Skip, why),
         End::Error(why) => finish(rec, Verdict::Error, why),
+        // A control run without an iteration never looked: undecided, not
+        // a blind checker.
+        End::Done
+            if spec.control && rec.runs_detected + empty_runs == rec.runs && empty_runs > 0 =>
+        {
+            let r = format!(
+                "control undecided: {empty_runs} of {} runs ran no iteration within their {} ms \
+                 (the others fired)",
+                rec.runs,
+                b.max_ms / runs
+            );
+            finish(rec, Verdict::Error, r)
+        }
         End::Done if spec.control => {
             if rec.runs_detected == rec.runs {
                 let r = format!("control fired in every run: {}{reported}", rec.reason);
@@ -797,6 +819,30 @@ mod tests {
             assert_eq!(t.detections, 0);
             assert!(t.iterations >= 1, "{}", t.reason);
         }
+    }
+
+    /// A control whose runs had no time for an iteration is undecided
+    /// (ERROR), not a control that did not fire.
+    #[test]
+    fn a_control_without_iterations_is_undecided() {
+        let spec = Spec {
+            op: Op::Truncate,
+            geometry: Geometry::Page,
+            racer: Racer::Read,
+            control: true,
+        };
+        let b = Budget {
+            max_ms: 0,
+            ..budget()
+        };
+        // A directory of its own: the scratch names are per process.
+        let dir = std::env::temp_dir().join(format!("holefs-audit-empty.{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let c = run_cell(&dir, "test", spec, &b);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(c.iterations, 0);
+        assert_eq!(c.verdict, Verdict::Error, "{}", c.reason);
+        assert!(c.reason.starts_with("control undecided"), "{}", c.reason);
     }
 
     #[test]
