@@ -5,6 +5,7 @@
 
 mod aligned;
 mod axes;
+mod batch;
 mod cell;
 mod expect;
 mod faultaround;
@@ -32,6 +33,8 @@ use std::time::Instant;
     about = "Race page-cache-creating accesses against page-cache-invalidating operations \
              and check each operation's postcondition in every view",
     after_help = "Exit status: cell: 0 SAFE or SKIP, 1 RACE, 2 ERROR or bad usage; \
+                  batch: 0 when every cell ran (whatever its verdict), 2 on bad usage, \
+                  3 when a cell was killed after --cell-timeout; \
                   host: 1 if a test cell is RACE or a control did not fire, else 2 if a cell \
                   is ERROR, else 0."
 )]
@@ -115,6 +118,36 @@ enum Cmd {
         /// Append the record as one JSON line to FILE.
         #[arg(long)]
         json: Option<PathBuf>,
+    },
+    /// Run a list of cells in one process, one after the other: what the
+    /// guest script runs per row (a process start costs a second under TCG).
+    Batch {
+        /// Directory for the scratch files (on the filesystem under audit;
+        /// emptied before each cell).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Name of the filesystem (the row) in the records.
+        #[arg(long)]
+        fs: String,
+        /// The cells, one a line: "<op> <geometry> <racer> test|control"
+        /// (control: the operation skipped, --control of `cell`).
+        #[arg(long)]
+        cells: PathBuf,
+        /// Start after this many cells of the list.
+        #[arg(long, default_value_t = 0)]
+        skip: usize,
+        /// Seconds after which a cell is killed: an ERROR record for it,
+        /// and the process exits with status 3.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        cell_timeout: Option<u64>,
+        /// Write "holefs-audit: cell ..." to /dev/kmsg before each cell.
+        #[arg(long)]
+        kmsg_marks: bool,
+        /// Append every record as one JSON line to FILE.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        #[command(flatten)]
+        budget: BudgetArgs,
     },
     /// Audit a directory of any mounted filesystem: the whole plan and one
     /// control per operation, on this kernel.
@@ -268,6 +301,30 @@ fn main() {
             let rec = cell::run_cell(&dir, &fs, spec, &budget.budget(1000, 20000));
             emit(&rec, &json)?;
             Ok(rec.verdict.exit_code())
+        })(),
+        Cmd::Batch {
+            dir,
+            fs,
+            cells,
+            skip,
+            cell_timeout,
+            kmsg_marks,
+            json,
+            budget,
+        } => (|| {
+            check_dir(&dir)?;
+            let list = batch::read_cells(&cells)?;
+            batch::Batch {
+                dir: &dir,
+                fs: &fs,
+                cells: &list,
+                skip,
+                cell_timeout: cell_timeout.map(std::time::Duration::from_secs),
+                kmsg_marks,
+                json: &json,
+                budget: budget.budget(1000, 20000),
+            }
+            .run()
         })(),
         Cmd::Host {
             dir,
