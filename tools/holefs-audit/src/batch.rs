@@ -80,12 +80,13 @@ fn empty_dir(dir: &Path) -> std::io::Result<()> {
 /// A line in the kernel log before each cell; best effort (root only).
 fn kmsg_mark(fs: &str, spec: &Spec) {
     let kind = if spec.control { "control" } else { "test" };
+    // One write(2): /dev/kmsg makes a record of each.
+    let line = format!(
+        "holefs-audit: cell fs={fs} op={} geometry={} racer={} kind={kind}\n",
+        spec.op, spec.geometry, spec.racer
+    );
     if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open("/dev/kmsg") {
-        let _ = writeln!(
-            f,
-            "holefs-audit: cell fs={fs} op={} geometry={} racer={} kind={kind}",
-            spec.op, spec.geometry, spec.racer
-        );
+        let _ = f.write_all(line.as_bytes());
     }
 }
 
