@@ -571,6 +571,7 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
     );
     rec.hits_target = b.hits;
     rec.seed = b.seed;
+    rec.threads = b.threads as u64;
     let page = holefs_common::page_size() as u64;
     let finish = |mut rec: Record, v: Verdict, reason: String| {
         rec.verdict = v;

@@ -77,6 +77,8 @@ pub struct Record {
     /// Iterations whose operation started while a racer was inside an
     /// access (the rest fired after a bounded wait for one).
     pub fired_in_access: u64,
+    /// Racer threads.
+    pub threads: u64,
     pub seed: u64,
 }
 
@@ -104,6 +106,7 @@ impl Record {
             sigbus: 0,
             reported_collisions: 0,
             fired_in_access: 0,
+            threads: 0,
             seed: 0,
         }
     }
