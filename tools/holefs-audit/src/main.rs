@@ -49,11 +49,12 @@ struct BudgetArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=100))]
     runs: u64,
     /// Racer accesses overlapping the operation that a SAFE verdict needs
-    /// [default: cell 1000, host 300].
+    /// [default: cell and batch 1000, host 300].
     #[arg(long)]
     hits: Option<u64>,
-    /// Wall-time limit of a cell; with fewer hits by then it is ERROR
-    /// [default: cell 20000, host 8000].
+    /// Time limit of a cell's racing, from its first iteration (which
+    /// always runs); with fewer hits by then it is ERROR [default: cell
+    /// and batch 20000, host 8000].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     max_ms: Option<u64>,
     /// Iterations a SAFE verdict needs besides the hits (one iteration of
