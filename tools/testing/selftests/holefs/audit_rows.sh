@@ -342,29 +342,41 @@ on_row_mount() {
 # TCG every process start costs a fraction of a second.
 kernel_reports() {
 	dmesg | awk -v m="$_dmesg_mark" 'on; index($0, m) { on = 1 }' >"$base/klog"
-	sh "$HOLEFS_TESTS/scan-log" "$base/klog" 2>/dev/null |
-		grep -aE '^\[ *[0-9]+\.[0-9]+\]' >"$base/kreports"
-	[ -s "$base/kreports" ] || return 0
+	# scan-log prints each report as "scan-log: NOT ALLOWED (line N):"
+	# and the header and context lines, indented.
+	sh "$HOLEFS_TESTS/scan-log" "$base/klog" >"$base/kreports" 2>/dev/null && return 0
+	grep -q '^scan-log: NOT ALLOWED' "$base/kreports" || return 0
 	python3 - "$1" "$base/klog" "$base/kreports" "$AUDIT_JSON" <<'EOF_PY'
 import json, re, sys
 row, klog, kreports, out = sys.argv[1:5]
-stamp = re.compile(r"^\[ *([0-9]+\.[0-9]+)\]")
+stamp = re.compile(r"^\s*\[ *([0-9]+\.[0-9]+)\]")
 mark = re.compile(r"holefs-audit: cell fs=\S+ op=(\S+) geometry=(\S+) racer=(\S+) kind=(\S+)")
 marks = []
 for line in open(klog, errors="replace"):
     s, m = stamp.match(line), mark.search(line)
     if s and m:
         marks.append((float(s.group(1)), m.groups()))
-cells = {}
+reports = []  # [header time, lines]
 for line in open(kreports, errors="replace"):
-    t = float(stamp.match(line).group(1))
+    if line.startswith("scan-log: NOT ALLOWED"):
+        reports.append([None, []])
+    elif reports and stamp.match(line) and not mark.search(line):
+        rep = reports[-1]
+        if rep[0] is None:
+            rep[0] = float(stamp.match(line).group(1))
+        if len(rep[1]) < 3:
+            rep[1].append(line.strip())
+cells = {}
+for t, lines in reports:
+    if t is None:
+        continue
     cell = None
     for mt, groups in marks:
         if mt <= t:
             cell = groups
     # A report before the first cell (set-up) goes to the first cell.
     cell = cell or (marks[0][1] if marks else ("setup", "-", "-", "test"))
-    cells.setdefault(cell, []).append(line.strip())
+    cells.setdefault(cell, []).extend(lines)
 with open(out, "a") as f:
     for (op, geo, racer, kind), lines in cells.items():
         f.write(json.dumps({"kernel_report": " ".join(lines[:3]), "fs": row, "op": op,
