@@ -762,6 +762,28 @@ mod tests {
         }
     }
 
+    /// However short the time limit, every run looks once: a control
+    /// with 1 ms fires in both runs instead of reporting itself blind.
+    #[test]
+    fn the_first_iteration_always_runs() {
+        let spec = Spec {
+            op: Op::Punch,
+            geometry: Geometry::Page,
+            racer: Racer::Read,
+            control: true,
+        };
+        let b = Budget {
+            runs: 2,
+            max_ms: 1,
+            ..budget()
+        };
+        let c = run_cell(&std::env::temp_dir(), "test", spec, &b);
+        assert_eq!(c.runs, 2, "{}", c.reason);
+        assert!(c.iterations >= 2, "{}", c.reason);
+        assert_eq!(c.verdict, Verdict::Race, "{}", c.reason);
+        assert_eq!(c.runs_detected, 2);
+    }
+
     #[test]
     fn definitional_skips_do_not_touch_the_filesystem() {
         let spec = Spec {
