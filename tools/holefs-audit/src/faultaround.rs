@@ -110,3 +110,14 @@ impl Drop for OnePage {
         RESTORE.store(0, Ordering::SeqCst);
     }
 }
+
+/// Restore `fault_around_bytes` now if a cell changed it, for a process
+/// about to exit without unwinding (the batch watchdog).
+pub fn restore_now() {
+    let v = RESTORE.swap(0, Ordering::SeqCst);
+    if v != 0 {
+        if let Err(e) = std::fs::write(KNOB, format!("{v}\n")) {
+            eprintln!("holefs-audit: could not restore {KNOB} to {v}: {e}");
+        }
+    }
+}

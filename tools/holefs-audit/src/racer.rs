@@ -59,6 +59,9 @@ pub struct Shared {
     /// Bumped by every racer access: the controller watches it to fire
     /// the operation while the racers are running, not preempted.
     pub pulse: AtomicU64,
+    /// Racers inside an access right now: the controller fires the
+    /// operation while one is.
+    pub inside: AtomicUsize,
     pub live: Mutex<Vec<Finding>>,
     pub error: Mutex<Option<String>>,
 }
@@ -85,9 +88,11 @@ impl Run<'_> {
     /// the operation returned (its result must then be checked).
     fn access<T>(&mut self, access: impl FnOnce() -> T) -> (T, bool) {
         let done = 2 * self.it.k + 2;
+        self.sh.inside.fetch_add(1, Ordering::SeqCst);
         let s1 = self.sh.opseq.load(Ordering::Acquire);
         let r = access();
         let s2 = self.sh.opseq.load(Ordering::Acquire);
+        self.sh.inside.fetch_sub(1, Ordering::SeqCst);
         self.sh.pulse.fetch_add(1, Ordering::Relaxed);
         self.accesses += 1;
         if s1 != s2 || s1 % 2 == 1 {

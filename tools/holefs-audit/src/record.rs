@@ -74,6 +74,11 @@ pub struct Record {
     /// dio-write: iterations whose stale page cache the kernel reported
     /// (EIO from fdatasync, dio_warn_stale_pagecache()); not detections.
     pub reported_collisions: u64,
+    /// Iterations whose operation started while a racer was inside an
+    /// access (the rest fired after a bounded wait for one).
+    pub fired_in_access: u64,
+    /// Racer threads.
+    pub threads: u64,
     pub seed: u64,
 }
 
@@ -100,6 +105,8 @@ impl Record {
             parts: BTreeMap::new(),
             sigbus: 0,
             reported_collisions: 0,
+            fired_in_access: 0,
+            threads: 0,
             seed: 0,
         }
     }

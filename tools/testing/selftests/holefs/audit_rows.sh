@@ -8,8 +8,9 @@
 # For every row (a file system, or holefs with one policy) it sets the file
 # system up on /tmp (a tmpfs in the guest), runs every cell of
 # `holefs-audit plan` on it, then the plan's positive control per operation
-# (`holefs-audit cell --control`: the operation is skipped, so the checker
-# must see the old data), and tears the file system down.  The holefs rows
+# (`--control`: the operation is skipped, so the checker must see the old
+# data), all in one `holefs-audit batch` process per row (a process start
+# costs about a second under TCG), and tears the file system down.  The holefs rows
 # with an unsafe policy are controls as a whole: the same cells, which must
 # race; they get no per-operation controls.  A row that cannot be set up
 # keeps all its cells, as SKIP with the reason.
@@ -323,12 +324,13 @@ with open(sys.argv[5], "a") as out:
         f = line.split()
         if len(f) < 3:
             continue
+        k = f[3] if len(f) > 3 else kind
         out.write(json.dumps({
-            "fs": fs, "op": f[0], "geometry": f[1], "racer": f[2], "kind": kind,
+            "fs": fs, "op": f[0], "geometry": f[1], "racer": f[2], "kind": k,
             "runs": 0, "runs_detected": 0, "detections": 0, "iterations": 0, "hits": 0,
             "first_detection_ms": None, "first_view": None, "verdict": verdict,
             "reason": reason, "duration_ms": 0}) + "\n")
-        print(f"AUDIT fs={fs} op={f[0]} geometry={f[1]} racer={f[2]} kind={kind} "
+        print(f"AUDIT fs={fs} op={f[0]} geometry={f[1]} racer={f[2]} kind={k} "
               f"verdict={verdict} reason={json.dumps(reason)}", flush=True)
 ' "$1" "$2" "$3" "$4" "$AUDIT_JSON"
 }
@@ -341,61 +343,82 @@ on_row_mount() {
 		[ "$(stat -c %d "$mnt")" != "$(stat -c %d "$base")" ]
 }
 
-# The kernel log lines seen so far (kernel_log_new reports what came after).
-klines=0
-
-kernel_log_mark() {
-	klines=$(dmesg | wc -l)
+# kernel_reports ROW: the kernel's reports (scan-log) since the row's mark,
+# each attached to the cell whose "holefs-audit: cell ..." mark (written by
+# holefs-audit batch --kmsg-marks) precedes it, as JSON lines that the
+# report joins to the cells.  One dmesg and one scan-log per row: under
+# TCG every process start costs a fraction of a second.
+kernel_reports() {
+	dmesg | awk -v m="$_dmesg_mark" 'on; index($0, m) { on = 1 }' >"$base/klog"
+	# scan-log prints each report as "scan-log: NOT ALLOWED (line N):"
+	# and the header and context lines, indented.
+	sh "$HOLEFS_TESTS/scan-log" "$base/klog" >"$base/kreports" 2>/dev/null && return 0
+	grep -q '^scan-log: NOT ALLOWED' "$base/kreports" || return 0
+	python3 - "$1" "$base/klog" "$base/kreports" "$AUDIT_JSON" <<'EOF_PY'
+import json, re, sys
+row, klog, kreports, out = sys.argv[1:5]
+stamp = re.compile(r"^\s*\[ *([0-9]+\.[0-9]+)\]")
+mark = re.compile(r"holefs-audit: cell fs=\S+ op=(\S+) geometry=(\S+) racer=(\S+) kind=(\S+)")
+marks = []
+for line in open(klog, errors="replace"):
+    s, m = stamp.match(line), mark.search(line)
+    if s and m:
+        marks.append((float(s.group(1)), m.groups()))
+reports = []  # [header time, lines]
+for line in open(kreports, errors="replace"):
+    if line.startswith("scan-log: NOT ALLOWED"):
+        reports.append([None, []])
+    elif reports and stamp.match(line) and not mark.search(line):
+        rep = reports[-1]
+        if rep[0] is None:
+            rep[0] = float(stamp.match(line).group(1))
+        if len(rep[1]) < 3:
+            rep[1].append(line.strip())
+cells = {}
+for t, lines in reports:
+    if t is None:
+        continue
+    cell = None
+    for mt, groups in marks:
+        if mt <= t:
+            cell = groups
+    # A report before the first cell (set-up) goes to the first cell.
+    cell = cell or (marks[0][1] if marks else ("setup", "-", "-", "test"))
+    cells.setdefault(cell, []).extend(lines)
+with open(out, "a") as f:
+    for (op, geo, racer, kind), lines in cells.items():
+        f.write(json.dumps({"kernel_report": " ".join(lines[:3]), "fs": row, "op": op,
+                            "geometry": geo, "racer": racer, "kind": kind}) + "\n")
+EOF_PY
 }
 
-# kernel_log_new ROW KIND OP GEOMETRY RACER: a JSON line with the kernel
-# reports (scan-log) that appeared since the last look, attached to the
-# cell by the report.  One dmesg per cell: under TCG every exec counts.
-kernel_log_new() {
-	_log=$(dmesg)
-	_n=$(printf '%s\n' "$_log" | wc -l)
-	[ "$_n" -ne "$klines" ] || return 0
-	# Fewer lines than before: the ring buffer wrapped; look at all of it.
-	[ "$_n" -gt "$klines" ] || klines=0
-	_rep=$(printf '%s\n' "$_log" | tail -n +$((klines + 1)) |
-		sh "$HOLEFS_TESTS/scan-log" - 2>/dev/null |
-		grep -aE '^\[ *[0-9]+\.[0-9]+\]' | head -n 3 | tr '\n' ' ')
-	klines=$_n
-	[ -n "$_rep" ] || return 0
-	python3 -c '
-import json, sys
-fs, kind, op, geo, racer, rep = sys.argv[1:7]
-with open(sys.argv[7], "a") as out:
-    out.write(json.dumps({"kernel_report": rep, "fs": fs, "op": op, "geometry": geo,
-                          "racer": racer, "kind": kind}) + "\n")
-' "$@" "$_rep" "$AUDIT_JSON"
-}
-
-# run_cell ROW KIND OP GEOMETRY RACER: one holefs-audit cell on $work (on
-# the row's file system, see on_row_mount).
-run_cell() {
-	_row=$1 _kind=$2 _op=$3 _geo=$4 _racer=$5
-	_ctl=""
-	[ "$_kind" = control ] && [ "${_row#holefs-}" = "$_row" ] && _ctl=--control
-	rm -rf "$work"
-	mkdir "$work" || {
-		echo "$_op $_geo $_racer" | emit_cells ERROR "cannot create $work" "$_row" "$_kind"
-		return
-	}
-	_before=$(wc -l <"$AUDIT_JSON")
-	# shellcheck disable=SC2086 # AUDIT_CELL_ARGS is a list of options
-	timeout -k 5 "$AUDIT_CELL_TIMEOUT" holefs-audit cell --dir "$work" --fs "$_row" \
-		--op "$_op" --geometry "$_geo" --racer "$_racer" $_ctl $AUDIT_CELL_ARGS \
-		--json "$AUDIT_JSON" </dev/null
-	_rc=$?
-	# 0 SAFE/SKIP and 1 RACE always come with a record; anything else may
-	# not (2 is ERROR or bad usage, 124 the timeout, 128+ a signal).
-	if [ "$_rc" -gt 1 ] && [ "$(wc -l <"$AUDIT_JSON")" -eq "$_before" ]; then
-		echo "$_op $_geo $_racer" |
-			emit_cells ERROR "holefs-audit exited $_rc without a result$([ $_rc -eq 124 ] &&
-				echo " (killed after ${AUDIT_CELL_TIMEOUT}s)")" "$_row" "$_kind"
-	fi
-	kernel_log_new "$_row" "$_kind" "$_op" "$_geo" "$_racer"
+# run_batch ROW KIND: the cells of $base/cells (the tests, then the
+# controls) in one holefs-audit process on $work (on the row's file system,
+# see on_row_mount).  A cell that hangs is killed by holefs-audit's
+# watchdog (an ERROR record, status 3); a process that dies otherwise
+# leaves its running cell without a record: it gets an ERROR here.  Either
+# way the batch starts again after that cell.
+run_batch() {
+	_row=$1 _kind=$2
+	_n=$(grep -c . "$base/cells")
+	_done=0
+	while [ "$_done" -lt "$_n" ]; do
+		_before=$(wc -l <"$AUDIT_JSON")
+		# shellcheck disable=SC2086 # AUDIT_CELL_ARGS is a list of options
+		timeout -k 5 $(((_n - _done) * AUDIT_CELL_TIMEOUT + 60)) holefs-audit batch \
+			--dir "$work" --fs "$_row" --cells "$base/cells" --skip "$_done" \
+			--cell-timeout "$AUDIT_CELL_TIMEOUT" --kmsg-marks $AUDIT_CELL_ARGS \
+			--json "$AUDIT_JSON" </dev/null
+		_rc=$?
+		_done=$((_done + $(wc -l <"$AUDIT_JSON") - _before))
+		[ "$_rc" -eq 0 ] && [ "$_done" -ge "$_n" ] && break
+		[ "$_rc" -eq 3 ] && continue
+		[ "$_done" -lt "$_n" ] || break
+		_why="holefs-audit exited $_rc without a result"
+		[ "$_rc" -eq 124 ] && _why="$_why (killed by timeout)"
+		sed -n "$((_done + 1))p" "$base/cells" | emit_cells ERROR "$_why" "$_row" "$_kind"
+		_done=$((_done + 1))
+	done
 }
 
 is_control_row() {
@@ -459,15 +482,13 @@ for row in $AUDIT_ROWS; do
 		teardown "$row"
 		continue
 	fi
-	kernel_log_mark
-	while read -r op geo racer; do
-		run_cell "$row" "$kind" "$op" "$geo" "$racer"
-	done <"$base/tests"
-	if [ "$kind" = test ]; then
-		while read -r op geo racer; do
-			run_cell "$row" control "$op" "$geo" "$racer"
-		done <"$base/controls"
-	fi
+	# The test cells, then (test rows only) the positive controls, whose
+	# operation is skipped.  The known-race holefs rows run the test cells
+	# only (their records say kind=test; the report knows the rows).
+	sed 's/$/ test/' "$base/tests" >"$base/cells"
+	[ "$kind" = control ] || sed 's/$/ control/' "$base/controls" >>"$base/cells"
+	run_batch "$row" "$kind"
+	kernel_reports "$row"
 	teardown "$row"
 	echo "AUDIT-ROW: $row done"
 done
