@@ -178,13 +178,7 @@ fn watchdog(state: &Mutex<Running>, limit: Duration, fs: &str, json: &Option<Pat
             continue;
         }
         st.killed = true;
-        let mut rec = Record::new(
-            fs,
-            spec.op.name(),
-            spec.geometry.name(),
-            spec.racer.name(),
-            spec.control,
-        );
+        let mut rec = spec.record(fs);
         rec.verdict = Verdict::Error;
         rec.reason = format!(
             "cell killed after {} s (batch --cell-timeout): a call did not return",

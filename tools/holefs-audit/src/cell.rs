@@ -77,6 +77,19 @@ pub struct Spec {
     pub control: bool,
 }
 
+impl Spec {
+    /// An empty record of this cell on file system `fs`.
+    pub fn record(&self, fs: &str) -> Record {
+        Record::new(
+            fs,
+            self.op.name(),
+            self.geometry.name(),
+            self.racer.name(),
+            self.control,
+        )
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Budget {
     pub runs: u64,
@@ -637,13 +650,7 @@ fn write_file(f: &File, map: Option<&mut Mapping>, data: &[u8], off: u64) -> io:
 /// Run one cell and judge it.
 pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
     let t0 = Instant::now();
-    let mut rec = Record::new(
-        fs,
-        spec.op.name(),
-        spec.geometry.name(),
-        spec.racer.name(),
-        spec.control,
-    );
+    let mut rec = spec.record(fs);
     rec.hits_target = b.hits;
     rec.seed = b.seed;
     rec.threads = b.threads as u64;
