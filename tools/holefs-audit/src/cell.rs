@@ -65,7 +65,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
@@ -308,8 +308,12 @@ impl Ctx<'_> {
     }
 
     fn target(&self, run: u64) -> io::Result<(Target, Scratch)> {
+        // Cells that run at once in one process (the unit tests do) must
+        // not share a file: the second fill would be stale data to the first.
+        static TARGETS: AtomicU64 = AtomicU64::new(0);
         let pid = std::process::id();
-        let name = |ext: &str| self.dir.join(format!("holefs-audit.{pid}.{run}.{ext}"));
+        let n = TARGETS.fetch_add(1, Ordering::Relaxed);
+        let name = |ext: &str| self.dir.join(format!("holefs-audit.{pid}.{n}.{run}.{ext}"));
         let (path, src_path) = (name("dat"), name("src"));
         let mut scratch = Scratch(vec![path.clone()]);
         let file = open_rw(&path, 0)?;
