@@ -116,9 +116,6 @@ struct RunOut {
     reported: u64,
     /// Reported iterations in which a view showed stale data.
     reported_stale: u64,
-    /// Iterations in which a view showed an `O_DIRECT` write's unreported
-    /// collision, accepted (`Post::dio_collision`).
-    collided: u64,
     bad_words: u64,
     parts: BTreeMap<String, u64>,
     /// (ms since the cell started, first_view, description)
@@ -223,13 +220,11 @@ impl Ctx<'_> {
         sh: Option<&Shared>,
         lay: &Layout,
         post: &Post,
-    ) -> io::Result<(Vec<Finding>, u64)> {
+    ) -> io::Result<Vec<Finding>> {
         let (lo, hi) = (lay.win_start, lay.check_end);
         let (w0, w1) = ((lo / 8) as usize, (hi / 8) as usize);
         let mut found = Vec::new();
-        let mut collided = 0;
         let mut add = |view: &str, scan: Scan| {
-            collided += scan.collided_words;
             if scan.bad_words > 0 {
                 found.push(Finding {
                     view: view.to_owned(),
@@ -270,7 +265,7 @@ impl Ctx<'_> {
         }
         let fresh = Mapping::guarded(&t.file, self.map_len, Access::Read)?;
         add("map-fresh", scan_map(&fresh));
-        Ok((found, collided))
+        Ok(found)
     }
 
     fn layout(&self, rng: &mut Xoshiro256PlusPlus) -> Layout {
@@ -296,7 +291,6 @@ impl Ctx<'_> {
             detections: 0,
             reported: 0,
             reported_stale: 0,
-            collided: 0,
             bad_words: 0,
             parts: BTreeMap::new(),
             first: None,
@@ -453,7 +447,7 @@ impl Ctx<'_> {
         }
         let mut probe = self.post(&lay, 1);
         probe.racer_slot_words = 0;
-        if let Some(f) = self.check(&t, None, &lay, &probe)?.0.first() {
+        if let Some(f) = self.check(&t, None, &lay, &probe)?.first() {
             out.end = End::Error(format!(
                 "postcondition violated with no racer running (checker or filesystem bug): {}",
                 f.describe()
@@ -572,7 +566,7 @@ impl Ctx<'_> {
             out.phases[1] += t_check - t_race;
             let checked = match &r {
                 Ok(()) => self.check(t, Some(sh), &lay, &post),
-                Err(_) => Ok((Vec::new(), 0)),
+                Err(_) => Ok(Vec::new()),
             };
             let mut found = std::mem::take(&mut *sh.live.lock().unwrap_or_else(|e| e.into_inner()));
             sh.maps.lock().unwrap_or_else(|e| e.into_inner()).clear();
@@ -585,9 +579,7 @@ impl Ctx<'_> {
                 ));
                 return Ok(());
             }
-            let (checked, collided) = checked?;
-            found.extend(checked);
-            out.collided += u64::from(collided > 0);
+            found.extend(checked?);
             out.iterations = k;
             if reported {
                 out.reported += 1;
@@ -717,7 +709,6 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
     let sigbus0 = holefs_common::sigbus::patched();
     let mut end = End::Done;
     let mut reported_stale = 0;
-    let mut collided = 0;
     // Racing time used by the earlier runs: a run that met its goal early
     // leaves its time to the later ones.
     let mut used = Duration::ZERO;
@@ -753,7 +744,6 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
         rec.detections += o.detections;
         rec.reported_collisions += o.reported;
         reported_stale += o.reported_stale;
-        collided += o.collided;
         rec.bad_words += o.bad_words;
         rec.runs_detected += u64::from(o.detections > 0);
         for (p, n) in o.parts {
@@ -781,14 +771,6 @@ pub fn run_cell(dir: &Path, fs: &str, spec: Spec, b: &Budget) -> Record {
         )
     } else {
         String::new()
-    };
-    let reported = if collided > 0 {
-        format!(
-            "{reported}; {collided} iterations with an unreported collision accepted (a page the \
-             racer stored into during the O_DIRECT write kept its old data)"
-        )
-    } else {
-        reported
     };
     match end {
         End::Skip(why) => finish(rec, Verdict::Skip, why),

@@ -11,9 +11,6 @@ pub struct Scan {
     pub bad_words: u64,
     pub first: Option<(Bad, &'static str)>,
     pub parts: BTreeMap<&'static str, u64>,
-    /// Words accepted only as an `O_DIRECT` write's collision: the old
-    /// data in a page the racer stored into ([`Post::dio_collision`]).
-    pub collided_words: u64,
 }
 
 impl Scan {
@@ -45,11 +42,7 @@ impl Scan {
     }
 
     fn word_in(&mut self, post: &Post, page: u64, idx: u64, v: u64, collided: bool) {
-        let bad = post.check_in(idx, v, collided);
-        if bad.is_none() && collided && post.check_in(idx, v, false).is_some() {
-            self.collided_words += 1;
-        }
-        if let Some(bad) = bad {
+        if let Some(bad) = post.check_in(idx, v, collided) {
             let part = post.region(idx, page);
             self.bad_words += 1;
             *self.parts.entry(part).or_default() += 1;
@@ -60,7 +53,6 @@ impl Scan {
     /// Add another scan of the same view.
     pub fn merge(&mut self, o: Scan) {
         self.bad_words += o.bad_words;
-        self.collided_words += o.collided_words;
         for (k, v) in o.parts {
             *self.parts.entry(k).or_default() += v;
         }
@@ -165,9 +157,8 @@ mod tests {
             Scan::of(post, 4096, 0, view_with_old_page(post, slot).into_iter())
         };
         // This generation's racer stamp in the page: a collision, not a
-        // detection, and counted as one (the 509 words of the range).
-        let s = scan(&post, stamp(Kind::Racer, 5, 513));
-        assert_eq!((s.bad_words, s.collided_words), (0, 509));
+        // detection.
+        assert_eq!(scan(&post, stamp(Kind::Racer, 5, 513)).bad_words, 0);
         // No store in the page (the slot, before the range, is old data):
         // the 509 words of the range in it are stale.
         let s = scan(&post, stamp(Kind::Old, 5, 513));
