@@ -27,15 +27,7 @@
 //! generation into the second word of each page it touches; such a word is
 //! accepted at any second-word slot (the shifting operations move whole
 //! pages, so a store from before a collapse or insert lands on another
-//! slot).  The other words of that page keep their full postcondition,
-//! but for one case: an `O_DIRECT` write whose page the racer stored into
-//! (its slot holds this generation's racer stamp) may show the old data
-//! there instead of the new, word by word.  The store dirtied the page
-//! while the write ran, and the kernel keeps or writes back such a page
-//! over the written data: a collision it reports (`dio_warn_stale_pagecache()`)
-//! only where the folio cannot be invalidated; file systems with
-//! `->launder_folio` (FUSE, NFS) write it back and report nothing.  See
-//! [`Post::dio_collision_ok`].
+//! slot).  The other words of that page keep their full postcondition.
 
 use crate::axes::Op;
 use crate::stamp::{self, Kind};
@@ -135,34 +127,10 @@ impl Post {
             && matches!(stamp::decode(value), Some((Kind::Racer, g, _)) if g == self.gen & stamp::GEN_MASK)
     }
 
-    /// Whether the page holding word `idx` is one the write-fault racer
-    /// stored into in an `O_DIRECT` write's iteration, given `slot`, the
-    /// word seen at that page's racer slot: then the page may keep the old
-    /// data in place of the new (the module documentation says why).
-    pub fn dio_collision(&self, slot_idx: u64, slot: u64) -> bool {
-        self.op == Some(Op::DioWrite) && self.racer_ok(slot_idx, slot)
-    }
-
-    /// Whether `value` at `idx` is the old data, as if the operation had
-    /// not run (what a colliding page of an `O_DIRECT` write may show).
-    pub fn dio_collision_ok(&self, idx: u64, value: u64) -> bool {
-        self.op == Some(Op::DioWrite) && value == Post { op: None, ..*self }.expected(idx)
-    }
-
-    /// Check word `value` seen at word index `idx`, in no colliding page.
-    #[cfg(test)]
+    /// Check word `value` seen at word index `idx`.
     pub fn check(&self, idx: u64, value: u64) -> Option<Bad> {
-        self.check_in(idx, value, false)
-    }
-
-    /// Check word `value` seen at word index `idx`, in a page that collided
-    /// with an `O_DIRECT` write (`collided`, see [`Post::dio_collision`]) or not.
-    pub fn check_in(&self, idx: u64, value: u64, collided: bool) -> Option<Bad> {
         let expected = self.expected(idx);
-        if value == expected
-            || self.racer_ok(idx, value)
-            || (collided && self.dio_collision_ok(idx, value))
-        {
+        if value == expected || self.racer_ok(idx, value) {
             return None;
         }
         let class = if idx * 8 >= self.size_after() {
