@@ -34,7 +34,8 @@ the guest with \$HOLEFS_DIR set to the payload and its bin/ and tests/ on
 PATH, and exit with CMD's status (124: timeout, 125: no exit marker, i.e.
 the guest crashed; 1: CMD passed but the kernel log has a report).
 
-  --flavor base|debug  kernel flavour (scripts/kernel-build FLAVOR);
+  --flavor FLAVOR      kernel flavour (scripts/kernel-build FLAVOR: base,
+                       debug, debug+fixes, ...);
                        default: \$KDIR's kernel if KDIR is set, else base
   --kernel BZIMAGE     boot this kernel image instead
   --payload DIR        guest payload (default build/guest, see stage-guest)
