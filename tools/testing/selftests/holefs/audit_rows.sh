@@ -198,6 +198,17 @@ setup_holefs_fault_unlocked() {
 	holefs_row ",fault=unlocked" unsafe_policies=1
 }
 
+# nfs_export_fs: the file system the NFS server exports, on $base/export:
+# a tmpfs, or the XFS on device $nfs_export_xfs when that is set
+# (findings_soak.sh: CLONE needs a file system that shares extents).
+nfs_export_fs() {
+	if [ -n "${nfs_export_xfs:-}" ]; then
+		mount_or_fail -t xfs "$nfs_export_xfs" "$base/export"
+	else
+		run_or_fail "mount export tmpfs" mount -t tmpfs -o size=512m tmpfs "$base/export"
+	fi
+}
+
 # NFS 4.2 from the in-kernel server over loopback.  The export is a tmpfs
 # (fsid=0: it has no UUID).  NFSv4 only, so that neither rpcbind nor statd
 # is needed; the grace period is ended at once (no client to reclaim).
@@ -207,7 +218,7 @@ setup_nfs() {
 	mkdir -p "$base/export" /proc/fs/nfsd /var/lib/nfs
 	grep -q ' /proc/fs/nfsd ' /proc/mounts ||
 		run_or_fail "mount nfsd" mount -t nfsd nfsd /proc/fs/nfsd || return 1
-	run_or_fail "mount export tmpfs" mount -t tmpfs -o size=512m tmpfs "$base/export" || return 1
+	nfs_export_fs || return 1
 	: >/etc/exports 2>/dev/null
 	run_or_fail exportfs exportfs -o rw,no_root_squash,fsid=0,insecure,no_subtree_check,sync \
 		"127.0.0.1:$base/export" || return 1
@@ -427,6 +438,9 @@ is_control_row() {
 	esac
 	return 1
 }
+
+# findings_soak.sh sources this file for the set-ups and the teardown.
+[ "${AUDIT_ROWS_LIB:-0}" = 0 ] || return 0
 
 # The plan with its controls: "<op> <geometry> <racer> test|control", one
 # control per operation (holefs-audit chooses the cell).
