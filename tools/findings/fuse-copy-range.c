@@ -17,7 +17,14 @@
  * only writeback is then what the kernel starts by itself for the dirty
  * pages.
  *
- * Usage: fuse-copy-range [DIR [ITERATIONS [nowriteback]]]
+ * With "partial" as third argument it checks the other outcome instead:
+ * the copy starts at byte PARTIAL_HEAD of its first page, and once per
+ * iteration, at a random moment during the copy, the racer stores a value
+ * to byte 8 of that page, outside the copied range.  Nothing else writes
+ * there, so the value must be there once both are done; the kernel
+ * dropping the dirty page without writing it back loses it.
+ *
+ * Usage: fuse-copy-range [DIR [ITERATIONS [nowriteback|partial]]]
  * DIR must be on a FUSE file system that implements copy_file_range
  * (default: the current directory).
  * Exit status: 0 not reproduced, 1 reproduced, 2 error; one line on stdout.
@@ -33,6 +40,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef FUSE_SUPER_MAGIC
@@ -45,6 +53,7 @@
 #define RANGE_PAGES	8	/* length of the copied range, in pages */
 #define RACER_BYTE	8	/* the byte of each page the racer stores to */
 #define RACER_VAL	0xff
+#define PARTIAL_HEAD	1024	/* partial: the copy starts at this byte */
 
 static atomic_int stop;
 static atomic_long racer_stores;
@@ -83,6 +92,31 @@ static void *writeback(void *arg)
 	while (!atomic_load(&stop))
 		sync_file_range(dst_fd, (off_t)RANGE_PAGE * PG,
 				RANGE_PAGES * PG, SYNC_FILE_RANGE_WRITE);
+	return NULL;
+}
+
+static long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static atomic_long store_at_ns;		/* partial: when the racer stores */
+static unsigned long long store_val;	/* partial: what it stores */
+
+/* Partial: one 8-byte store to byte 8 of the first page, at store_at_ns. */
+static void *racer_once(void *arg)
+{
+	long at = atomic_load(&store_at_ns);
+
+	(void)arg;
+	while (now_ns() < at)
+		;
+	__atomic_store_n((unsigned long long *)&racer_map[RANGE_PAGE * PG +
+							   RACER_BYTE],
+			 store_val, __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -133,10 +167,9 @@ static long check(int fd, long it)
 	return first;
 }
 
-static int copy_range(int src_fd)
+static int copy_range(int src_fd, loff_t off, size_t left)
 {
-	loff_t off_in = (loff_t)RANGE_PAGE * PG, off_out = off_in;
-	size_t left = RANGE_PAGES * PG;
+	loff_t off_in = off, off_out = off;
 
 	while (left) {
 		ssize_t n = copy_file_range(src_fd, &off_in, dst_fd, &off_out,
@@ -152,19 +185,65 @@ static int copy_range(int src_fd)
 	return 0;
 }
 
+/*
+ * Partial: returns 1 when a store outside the copied range was lost, 0 if
+ * none was in ITERATIONS, 2 on error; prints the line.
+ */
+static int run_partial(int src_fd, long iterations)
+{
+	loff_t off = (loff_t)RANGE_PAGE * PG + PARTIAL_HEAD;
+	long copy_ns = 1000000;	/* how long a copy takes, a first guess */
+	unsigned int seed = 1;
+	unsigned long long seen;
+	long it;
+
+	for (it = 0; it < iterations; it++) {
+		pthread_t thr;
+		long t0;
+
+		if (fill(src_fd, 1, it) || fill(dst_fd, 0, it))
+			return fail("fill");
+		/* The data bytes are below 0xe0: never this value. */
+		store_val = 0xff00000000000000ULL | it;
+		atomic_store(&store_at_ns,
+			     now_ns() + rand_r(&seed) % (2 * copy_ns));
+		errno = pthread_create(&thr, NULL, racer_once, NULL);
+		if (errno)
+			return fail("pthread_create");
+		t0 = now_ns();
+		if (copy_range(src_fd, off, RANGE_PAGES * PG - PARTIAL_HEAD))
+			return fail("copy_file_range");
+		copy_ns = (copy_ns + now_ns() - t0) / 2 + 1;
+		pthread_join(thr, NULL);
+		if (msync(racer_map, NR_PAGES * PG, MS_SYNC) ||
+		    posix_fadvise(dst_fd, 0, 0, POSIX_FADV_DONTNEED) ||
+		    pread(dst_fd, &seen, sizeof(seen),
+			  (off_t)RANGE_PAGE * PG + RACER_BYTE) != sizeof(seen))
+			return fail("check");
+		if (seen != store_val) {
+			printf("fuse-copy-range: REPRODUCED: iteration %ld: a store of 0x%llx through the mapping to byte %d of the copy's first page, outside the copied range, is lost: it reads 0x%llx after copy_file_range() returned\n",
+			       it + 1, store_val, RACER_BYTE, seen);
+			return 1;
+		}
+	}
+	printf("fuse-copy-range: partial: not reproduced in %ld iterations\n",
+	       it);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : ".";
 	long iterations = argc > 2 ? strtol(argv[2], NULL, 10) : 200;
-	int with_wb = argc <= 3;
+	int with_wb = argc <= 3, partial = argc > 3 && !strcmp(argv[3], "partial");
 	char path[PATH_MAX];
 	struct statfs sfs;
 	long it, bad = -1;
 	int src_fd;
 
 	if (iterations <= 0 || argc > 4 ||
-	    (argc > 3 && strcmp(argv[3], "nowriteback"))) {
-		printf("fuse-copy-range: error: usage: fuse-copy-range [DIR [ITERATIONS [nowriteback]]]\n");
+	    (argc > 3 && !partial && strcmp(argv[3], "nowriteback"))) {
+		printf("fuse-copy-range: error: usage: fuse-copy-range [DIR [ITERATIONS [nowriteback|partial]]]\n");
 		return 2;
 	}
 	if (statfs(dir, &sfs))
@@ -187,6 +266,8 @@ int main(int argc, char **argv)
 			 MAP_SHARED, dst_fd, 0);
 	if (racer_map == MAP_FAILED)
 		return fail("mmap");
+	if (partial)
+		return run_partial(src_fd, iterations);
 
 	for (it = 0; it < iterations && bad < 0; it++) {
 		pthread_t thr, wb;
@@ -205,7 +286,8 @@ int main(int argc, char **argv)
 		seen = atomic_load(&racer_stores);
 		while (atomic_load(&racer_stores) < seen + RANGE_PAGES)
 			;
-		if (copy_range(src_fd))
+		if (copy_range(src_fd, (loff_t)RANGE_PAGE * PG,
+			       RANGE_PAGES * PG))
 			return fail("copy_file_range");
 		atomic_store(&stop, 1);
 		pthread_join(thr, NULL);
