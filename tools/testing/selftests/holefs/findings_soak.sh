@@ -43,7 +43,7 @@ esac
 : "${AUDIT_CELL_TIMEOUT:=90}" "${AUDIT_JSON:=/tmp/audit.jsonl}"
 export AUDIT_CELL_ARGS AUDIT_CELL_TIMEOUT AUDIT_JSON
 : "${SOAK_RUNS:=3}" "${SOAK_SECONDS:=1800}" "${SOAK_RUN_TIMEOUT:=900}" "${SOAK_ONLY:=}"
-: "${SOAK_AUDIT:=gfs2:punch,madv-remove btrfs:zero f2fs:insert fuse:punch cifs:copy-range,dio-write nfs:copy-range,dio-write}"
+: "${SOAK_AUDIT:=gfs2:punch,madv-remove btrfs:zero f2fs:insert fuse:punch,copy-range,dio-write cifs:copy-range,dio-write nfs:copy-range,dio-write}"
 
 # The reproducers: "row reproducer iterations [mode]", each line one run
 # per round, at the budget of its finding's validation (SOAK_PLAN in the
@@ -53,6 +53,8 @@ gfs2 gfs2-punch 200 madv-remove
 btrfs btrfs-zero 2000
 f2fs f2fs-insert 40
 fuse fuse-punch 200
+fuse fuse-copy-range 200
+fuse dio-write-stale 100
 cifs cifs-copy-range 200
 cifs dio-write-stale 100
 nfs nfs-copy-range 200
