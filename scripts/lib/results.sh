@@ -93,6 +93,8 @@ meta = {
     "holefs_commit": env["META_COMMIT"],
     "holefs_dirty": env["META_DIRTY"] == "true",
     "kernel_release": text(os.path.join(kdir, "include/config/kernel.release")),
+    # The build tree's directory: the scripts/kernel-build flavor and key.
+    "kernel_tree": os.path.basename(os.path.dirname(os.path.realpath(kdir))),
     "kernel_version": m.group(1) if m else None,
     "qemu_version": qemu.removeprefix("QEMU emulator version ") or None,
     "host_cpu": cpu or platform.processor() or None,
